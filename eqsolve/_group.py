@@ -1,0 +1,425 @@
+"""Permutation groups given by generators, and their actions.
+
+>>> H = PermutationGroup.parse("(0 1 2)(3 4); (0 1)", degree=5)
+>>> H.degree, H.order(), [list(o) for o in H.orbits()]
+(5, 12, [[0, 1, 2], [3, 4]])
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from itertools import combinations
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from ._errors import ActionMismatchError, DegreeMismatchError, EqsolveError, NotABijectionError
+from ._parse import cycles_to_array, format_permutation, parse_cycles
+from ._perm import check_array_form, compose, identity
+
+GeneratorLike = "Sequence[int] | np.ndarray | str | sympy.combinatorics.Permutation"
+
+
+class PermutationGroup:
+    """A permutation group H <= S_d given by generators (0-based points).
+
+    Parameters
+    ----------
+    generators:
+        Array forms (``[1, 2, 0]``), 0-based cycle strings (``"(0 1 2)(3 4)"``),
+        sympy ``Permutation`` objects, or a sympy ``PermutationGroup``.
+        ``[]`` gives the trivial group (then ``degree`` is required).
+    degree:
+        Number of points; inferred from the generators when omitted.
+
+    Examples
+    --------
+    >>> PermutationGroup([[1, 2, 0]]).order()
+    3
+    >>> PermutationGroup(["(0 1)"], degree=3).orbits()
+    [(0, 1), (2,)]
+    """
+
+    def __init__(self, generators: Iterable = (), degree: int | None = None):
+        if degree is not None:
+            degree = _check_degree(degree)
+        gens = _as_generator_list(generators)
+        arrays = _to_arrays(gens, degree)
+        if degree is None:
+            if not arrays:
+                raise DegreeMismatchError("degree is missing: a group with no generators needs degree=...")
+            degree = len(arrays[0])
+        for index, arr in enumerate(arrays):
+            if len(arr) != degree:
+                first = len(arrays[0]) if degree is None else degree
+                raise DegreeMismatchError(
+                    f"generators of different degrees: generator {index} has degree {len(arr)}, "
+                    f"expected {first}"
+                )
+        self._degree = degree
+        table = np.array(arrays, dtype=np.int64).reshape(len(arrays), degree)
+        table.setflags(write=False)
+        self._generators = table
+        self._chain = None
+        self._known_order: int | None = None
+        self._order_fn: Callable[[], int] | None = None
+        self._sampler: Callable[[np.random.Generator], np.ndarray] | None = None
+        self._member: Callable[[np.ndarray], bool] | None = None
+        self.name: str | None = None
+
+    # -- construction -----------------------------------------------------
+    @classmethod
+    def parse(cls, text: str, degree: int | None = None) -> "PermutationGroup":
+        """Group from 0-based cycle notation, generators separated by ``;``.
+
+        >>> PermutationGroup.parse("(0 1 2 3)(4 5); (0 1)", degree=6).order()
+        48
+        """
+        return cls._from_cycle_lists(parse_cycles(text), degree)
+
+    @classmethod
+    def from_gap(cls, text: str, degree: int | None = None) -> "PermutationGroup":
+        """Group from 1-based GAP notation: ``"(1,2,3)(4,5), (1,2)"``.
+
+        >>> PermutationGroup.from_gap("(1,2,3), (1,2)").generators.tolist()
+        [[1, 2, 0], [1, 0, 2]]
+        """
+        return cls._from_cycle_lists(parse_cycles(text, one_based=True), degree)
+
+    @classmethod
+    def _from_cycle_lists(cls, cycle_lists, degree):
+        if degree is None:
+            points = [p for gen in cycle_lists for cyc in gen for p in cyc]
+            if not points and not cycle_lists:
+                raise DegreeMismatchError("degree is missing: an empty generator list needs degree=...")
+            degree = max(points) + 1 if points else 1
+        degree = _check_degree(degree)
+        return cls([cycles_to_array(c, degree) for c in cycle_lists], degree=degree)
+
+    # -- basic data -----------------------------------------------------------
+    @property
+    def degree(self) -> int:
+        """Number of points the group acts on."""
+        return self._degree
+
+    @property
+    def generators(self) -> np.ndarray:
+        """Read-only ``(k, degree)`` int64 array of generator array forms."""
+        return self._generators
+
+    @property
+    def ngens(self) -> int:
+        return self._generators.shape[0]
+
+    def __repr__(self) -> str:
+        return f"PermutationGroup.parse({str(self)!r}, degree={self.degree})"
+
+    def __str__(self) -> str:
+        return "; ".join(format_permutation(g) for g in self._generators)
+
+    def to_gap(self) -> str:
+        """1-based GAP notation of the generators."""
+        return ", ".join(format_permutation(g, one_based=True) for g in self._generators)
+
+    def __eq__(self, other) -> bool:
+        """Same degree and the same generator list (structural equality).
+
+        Use :meth:`is_same_group` for equality of the generated groups.
+        """
+        if not isinstance(other, PermutationGroup):
+            return NotImplemented
+        return self.degree == other.degree and np.array_equal(self._generators, other._generators)
+
+    def __hash__(self) -> int:
+        return hash((self.degree, self._generators.tobytes()))
+
+    # -- group theory ------------------------------------------------------------
+    @property
+    def chain(self):
+        """Stabilizer chain (built on first use)."""
+        if self._chain is None:
+            from ._chain import stabilizer_chain
+
+            self._chain = stabilizer_chain(self._generators, self._degree)
+        return self._chain
+
+    def order(self) -> int:
+        """Exact group order (a Python int; orders overflow 64 bits)."""
+        if self._known_order is None:
+            self._known_order = int(self._order_fn() if self._order_fn else self.chain.order)
+        return self._known_order
+
+    def orbits(self) -> list[tuple[int, ...]]:
+        """Orbits on points, each sorted, ordered by smallest point.
+
+        Notes: one connected-components pass over the generator graph, O(d k).
+        """
+        labels = point_orbit_labels(self._generators, self._degree)
+        return [tuple(np.flatnonzero(labels == k).tolist()) for k in range(int(labels.max(initial=-1)) + 1)]
+
+    def random_element(self, rng: np.random.Generator | int | None = None) -> np.ndarray:
+        """A uniformly random element (array form).
+
+        >>> g = PermutationGroup([[1, 2, 0]]).random_element(np.random.default_rng(0))
+        >>> sorted(g.tolist())
+        [0, 1, 2]
+        """
+        rng = np.random.default_rng(rng)
+        if self._sampler is not None:
+            return self._sampler(rng)
+        return self.chain.random_element(rng)
+
+    def __contains__(self, perm) -> bool:
+        return self.contains(perm)
+
+    def contains(self, perm) -> bool:
+        """Membership test for an array form or a 0-based cycle string."""
+        arr = _to_arrays(_as_generator_list([perm]), self._degree)[0]
+        if len(arr) != self._degree:
+            raise DegreeMismatchError(f"element of degree {len(arr)} tested in a group of degree {self._degree}")
+        if self._member is not None:
+            return self._member(arr)
+        return self.chain.contains(arr)
+
+    def is_same_group(self, other: "PermutationGroup") -> bool:
+        """True when both generating sets generate the same group."""
+        return (
+            self.degree == other.degree
+            and all(self.contains(g) for g in other.generators)
+            and all(other.contains(g) for g in self.generators)
+        )
+
+    def to_sympy(self):
+        """The same group as a ``sympy.combinatorics.PermutationGroup``."""
+        from sympy.combinatorics import Permutation
+        from sympy.combinatorics import PermutationGroup as SympyGroup
+
+        gens = [Permutation(g.tolist(), size=self.degree) for g in self._generators]
+        return SympyGroup(gens or [Permutation(list(range(self.degree)), size=self.degree)])
+
+    # -- actions -----------------------------------------------------------------
+    def action(self) -> "Action":
+        """The natural action on the group's own points."""
+        return Action(self, self._generators, recipe=lambda g: g, name="points")
+
+    def trivial(self) -> "Action":
+        """The trivial action on one point."""
+        return Action(self, np.zeros((self.ngens, 1), dtype=np.int64), recipe=lambda g: np.zeros(1, np.int64), name="trivial")
+
+
+class Action:
+    """A permutation representation of a group: generator images on ``degree`` points.
+
+    ``images[s]`` is the image of the group's generator ``s``. Actions of one
+    group combine with ``+`` (disjoint union), ``*`` (product),
+    :meth:`tensor` and :meth:`subsets`.
+
+    >>> H = PermutationGroup.parse("(0 1 2)")
+    >>> rho = H.action()
+    >>> (rho + H.trivial()).degree, rho.tensor(2).degree, rho.subsets(2).degree
+    (4, 9, 3)
+    """
+
+    def __init__(self, group: PermutationGroup, images, recipe=None, name: str = "custom"):
+        images = np.asarray(images)
+        if images.ndim != 2 or images.shape[0] != group.ngens:
+            raise DegreeMismatchError(
+                f"an action needs one image per generator: the group has {group.ngens} generators, "
+                f"got images of shape {images.shape}"
+            )
+        checked = np.array(
+            [check_array_form(row, f"image of generator {i}") for i, row in enumerate(images)],
+            dtype=np.int64,
+        ).reshape(images.shape)
+        checked.setflags(write=False)
+        self.group = group
+        self.images = checked
+        self._recipe = recipe
+        self.name = name
+
+    @property
+    def degree(self) -> int:
+        return self.images.shape[1]
+
+    def __repr__(self) -> str:
+        return f"Action({self.name}, degree={self.degree}, group of degree {self.group.degree})"
+
+    def image_of(self, element) -> np.ndarray:
+        """Image of a group element (array form on the group's points) in this action."""
+        if self._recipe is None:
+            raise EqsolveError(
+                f"action {self.name!r} was given by generator images only; use "
+                "eqsolve.random_elements(rng, actions) to sample matching images"
+            )
+        g = np.asarray(element, dtype=np.int64)
+        if g.shape != (self.group.degree,):
+            raise DegreeMismatchError(f"element of shape {g.shape}, the group has degree {self.group.degree}")
+        return self._recipe(g)
+
+    def _same_group(self, other: "Action") -> None:
+        if not isinstance(other, Action):
+            raise ActionMismatchError(f"expected an Action, got {type(other).__name__}")
+        if self.group is not other.group and self.group != other.group:
+            raise ActionMismatchError(
+                f"actions of different groups: {self.group!r} and {other.group!r}"
+            )
+
+    def _combine(self, other, images, recipe, name):
+        both = None if self._recipe is None or other._recipe is None else recipe
+        return Action(self.group, images, both, name)
+
+    def __add__(self, other: "Action") -> "Action":
+        """Disjoint union: points of ``self`` first, then those of ``other`` shifted."""
+        self._same_group(other)
+        images = np.concatenate([self.images, other.images + self.degree], axis=1)
+        recipe = lambda g: np.concatenate([self.image_of(g), other.image_of(g) + self.degree])
+        return self._combine(other, images, recipe, f"({self.name} + {other.name})")
+
+    def __mul__(self, other: "Action") -> "Action":
+        """Product action on pairs (i, j), flattened as ``i * other.degree + j``."""
+        self._same_group(other)
+        images = product_images(self.images, other.images)
+        recipe = lambda g: product_images(self.image_of(g)[None], other.image_of(g)[None])[0]
+        return self._combine(other, images, recipe, f"({self.name} * {other.name})")
+
+    def tensor(self, k: int) -> "Action":
+        """Action on k-tuples [d]^k (row-major), k >= 0; k = 0 is the trivial action."""
+        if not isinstance(k, (int, np.integer)) or k < 0:
+            raise EqsolveError(f"tensor power must be an integer >= 0, got {k!r}")
+        _check_size(self.degree ** k, f"tensor({k}) of an action on {self.degree} points")
+        if k == 0:
+            return self.group.trivial()
+        if k == 1:
+            return self
+        result = self
+        for _ in range(k - 1):
+            result = result * self
+        result.name = f"{self.name}^{k}"
+        return result
+
+    def subsets(self, k: int) -> "Action":
+        """Action on the k-subsets of the points, in lexicographic order."""
+        if not isinstance(k, (int, np.integer)) or k < 0 or k > self.degree:
+            raise EqsolveError(f"subset size must be in 0..{self.degree}, got {k!r}")
+        _check_size(math.comb(self.degree, k) * max(k, 1), f"{k}-subsets of {self.degree} points")
+        subsets = np.array(list(combinations(range(self.degree), k)), dtype=np.int64).reshape(-1, k)
+        lookup = {tuple(s): i for i, s in enumerate(subsets.tolist())}
+
+        def image(perm):
+            moved = np.sort(perm[subsets], axis=1)
+            return np.array([lookup[tuple(row)] for row in moved.tolist()], dtype=np.int64)
+
+        images = np.array([image(g) for g in self.images], dtype=np.int64).reshape(self.group.ngens, len(subsets))
+        recipe = None if self._recipe is None else (lambda g: image(self.image_of(g)))
+        return Action(self.group, images, recipe, f"{k}-subsets of {self.name}")
+
+
+def product_images(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Images of the product action on [da] x [db] (row-major), stacked over generators."""
+    db = b.shape[1]
+    return (a[:, :, None] * db + b[:, None, :]).reshape(a.shape[0], -1)
+
+
+def point_orbit_labels(images: np.ndarray, degree: int) -> np.ndarray:
+    """Orbit label of every point, orbits numbered by their smallest point.
+
+    >>> point_orbit_labels(np.array([[1, 0, 2, 4, 3]]), 5).tolist()
+    [0, 0, 1, 2, 2]
+    """
+    if degree == 0:
+        return np.zeros(0, dtype=np.int64)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    k = images.shape[0]
+    rows = np.tile(np.arange(degree), k)
+    graph = coo_matrix((np.ones(k * degree, dtype=np.int8), (rows, images.ravel())), shape=(degree, degree))
+    _, labels = connected_components(graph, directed=True, connection="weak")
+    return canonical_labels(labels)
+
+
+def canonical_labels(labels: np.ndarray) -> np.ndarray:
+    """Renumber labels 0, 1, ... in order of first appearance."""
+    if labels.size == 0:
+        return labels.astype(np.int64)
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()]
+
+
+MAX_POINTS = 1 << 26
+
+
+def _check_size(n: int, what: str) -> None:
+    from ._errors import ProblemTooLargeError
+
+    if n > MAX_POINTS:
+        raise ProblemTooLargeError(f"{what} has {n} points (more than {MAX_POINTS}); it would need {8 * n} bytes per generator")
+
+
+def _check_degree(degree) -> int:
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)):
+        raise DegreeMismatchError(f"degree must be an integer >= 0, got {degree!r}")
+    if degree < 0:
+        raise DegreeMismatchError(f"degree must be >= 0, got {degree}")
+    _check_size(int(degree), "a group")
+    return int(degree)
+
+
+def _as_generator_list(generators) -> list:
+    if isinstance(generators, str):
+        raise EqsolveError(
+            f"generators given as one string {generators!r}: use PermutationGroup.parse(...) "
+            "or a list of cycle strings"
+        )
+    try:
+        from sympy.combinatorics import PermutationGroup as SympyGroup
+
+        if isinstance(generators, SympyGroup):
+            return list(generators.generators)
+    except ImportError:  # pragma: no cover - sympy is a dependency
+        pass
+    if isinstance(generators, np.ndarray) and generators.ndim == 2:
+        return list(generators)
+    try:
+        return list(generators)
+    except TypeError:
+        raise EqsolveError(f"generators must be a list, got {type(generators).__name__}: {generators!r}") from None
+
+
+def _to_arrays(gens: list, degree: int | None) -> list[np.ndarray]:
+    from sympy.combinatorics import Permutation
+
+    # cycle strings need a degree: use the given one, else the largest point + 1 over all of them
+    if degree is None:
+        sizes = []
+        for g in gens:
+            if isinstance(g, str):
+                pts = [p for gen in parse_cycles(g) for c in gen for p in c]
+                sizes.append(max(pts) + 1 if pts else 0)
+            elif isinstance(g, Permutation):
+                sizes.append(g.size)
+            else:
+                sizes.append(len(g) if hasattr(g, "__len__") else 0)
+        if gens and all(isinstance(g, str) for g in gens):
+            degree = max(sizes) if sizes else None
+    arrays = []
+    for index, g in enumerate(gens):
+        label = f"generator {index}"
+        if isinstance(g, str):
+            cycle_lists = parse_cycles(g)
+            if len(cycle_lists) > 1:
+                raise EqsolveError(f"{label} {g!r} contains several generators separated by ';'")
+            d = degree if degree is not None else max(
+                [p for gen in cycle_lists for c in gen for p in c], default=-1) + 1
+            arrays.append(cycles_to_array(cycle_lists[0] if cycle_lists else [], d))
+        elif isinstance(g, Permutation):
+            arr = list(g.array_form)
+            if degree is not None and len(arr) < degree:
+                arr += list(range(len(arr), degree))
+            arrays.append(check_array_form(arr, label))
+        else:
+            arrays.append(check_array_form(g, label))
+    return arrays

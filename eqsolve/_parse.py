@@ -1,0 +1,147 @@
+"""Parsers for permutations written as cycles.
+
+Two notations are accepted:
+
+* 0-based (ours): cycles of points separated by spaces or commas, generators
+  separated by ``;``: ``"(0 1 2)(3 4); (0 1)"``.
+* GAP (1-based): ``"(1,2,3)(4,5), (1,2)"``; generators separated by commas
+  (or ``;``) between cycles; ``()`` is the identity; an optional surrounding
+  ``[...]`` or ``Group(...)`` is ignored.
+
+>>> parse_cycles("(0 1 2)(3 4); (0 1)")
+[[(0, 1, 2), (3, 4)], [(0, 1)]]
+>>> parse_cycles("(1,2,3)(4,5), (1,2)", one_based=True)
+[[(0, 1, 2), (3, 4)], [(0, 1)]]
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ._errors import CycleSyntaxError, PointOutOfRangeError
+
+Cycles = list[tuple[int, ...]]
+
+_TOKEN = re.compile(r"\s*(?:(\()|(\))|(-?\d+)|([,;])|(\S))")
+
+
+def parse_cycles(text: str, one_based: bool = False) -> list[Cycles]:
+    """Parse a generator list into lists of 0-based cycles (one list per generator)."""
+    if not isinstance(text, str):
+        raise CycleSyntaxError(f"expected a cycle string, got {type(text).__name__}: {text!r}")
+    body = _strip_wrappers(text.strip()) if one_based else text.strip()
+    generators: list[Cycles] = []
+    current: Cycles | None = None  # cycles of the generator being read
+    cycle: list[int] | None = None  # points of the cycle being read
+    seen_in_cycle: set[int] = set()
+    for match in _TOKEN.finditer(body):
+        opening, closing, number, sep, other = match.groups()
+        where = f"at position {match.start(0) + 1} of {text!r}"
+        if other is not None:
+            raise CycleSyntaxError(f"unexpected character {other!r} {where}")
+        if opening:
+            if cycle is not None:
+                raise CycleSyntaxError(f"unbalanced parenthesis: '(' inside a cycle {where}")
+            cycle, seen_in_cycle = [], set()
+            if current is None:
+                current = []
+        elif closing:
+            if cycle is None:
+                raise CycleSyntaxError(f"unbalanced parenthesis: ')' without '(' {where}")
+            if not cycle and not (current == [] and _generator_ends(body, match.end(0))):
+                # "()" alone is the identity; an empty cycle inside a product is a typo
+                raise CycleSyntaxError(f"empty cycle '()' {where}")
+            if cycle:
+                current.append(tuple(cycle))
+            cycle = None
+        elif number is not None:
+            if cycle is None:
+                raise CycleSyntaxError(f"point {number} outside a cycle {where}")
+            point = int(number)
+            if one_based and point < 1:
+                raise PointOutOfRangeError(
+                    f"GAP notation is 1-based, but point {point} appears {where}"
+                )
+            if point < 0:
+                raise PointOutOfRangeError(f"negative point {point} {where}")
+            point -= 1 if one_based else 0
+            if point in seen_in_cycle:
+                shown = point + (1 if one_based else 0)
+                raise CycleSyntaxError(f"repeated point {shown} in one cycle {where}")
+            seen_in_cycle.add(point)
+            cycle.append(point)
+        else:  # separator
+            if cycle is not None:
+                if sep == ";":
+                    raise CycleSyntaxError(f"unbalanced parenthesis: ';' inside a cycle {where}")
+                continue  # commas separate points inside a cycle
+            if current is None:
+                raise CycleSyntaxError(f"empty generator before {sep!r} {where}")
+            generators.append(current)
+            current = None
+    if cycle is not None:
+        raise CycleSyntaxError(f"unbalanced parenthesis: cycle not closed in {text!r}")
+    if current is not None:
+        generators.append(current)
+    elif generators:
+        raise CycleSyntaxError(f"empty generator after the last separator in {text!r}")
+    return generators
+
+
+def _generator_ends(body: str, pos: int) -> bool:
+    rest = body[pos:].lstrip()
+    return not rest or rest[0] in ",;"
+
+
+def _strip_wrappers(body: str) -> str:
+    for head, tail in (("Group(", ")"), ("[", "]")):
+        if body.startswith(head) and body.endswith(tail):
+            body = body[len(head):-len(tail)].strip()
+    return body
+
+
+def cycles_to_array(cycles: Cycles, degree: int) -> np.ndarray:
+    """Array form of a product of disjoint-or-not cycles (applied right to left)."""
+    perm = np.arange(degree, dtype=np.int64)
+    for cycle in reversed(cycles):
+        for point in cycle:
+            if point >= degree:
+                raise PointOutOfRangeError(
+                    f"point {point} in cycle {format_cycle(cycle)} exceeds degree {degree} "
+                    f"(points are 0..{degree - 1})"
+                )
+        step = np.arange(degree, dtype=np.int64)
+        step[list(cycle)] = list(cycle[1:]) + [cycle[0]]
+        perm = step[perm]
+    return perm
+
+
+def format_cycle(cycle, one_based: bool = False) -> str:
+    offset = 1 if one_based else 0
+    sep = "," if one_based else " "
+    return "(" + sep.join(str(p + offset) for p in cycle) + ")"
+
+
+def array_to_cycles(perm: np.ndarray) -> Cycles:
+    """Non-trivial cycles of ``perm``, each starting at its smallest point."""
+    seen = np.zeros(len(perm), dtype=bool)
+    out: Cycles = []
+    for start in range(len(perm)):
+        if seen[start] or perm[start] == start:
+            seen[start] = True
+            continue
+        cycle, i = [], start
+        while not seen[i]:
+            seen[i] = True
+            cycle.append(int(i))
+            i = int(perm[i])
+        out.append(tuple(cycle))
+    return out
+
+
+def format_permutation(perm: np.ndarray, one_based: bool = False) -> str:
+    """Cycle string of one permutation; ``()`` for the identity."""
+    cycles = array_to_cycles(perm)
+    return "".join(format_cycle(c, one_based) for c in cycles) if cycles else "()"

@@ -1,0 +1,113 @@
+"""Kernels on permutations in array form.
+
+Convention, stated once: a permutation ``p`` maps point ``i`` to ``p[i]``;
+``compose(p, q)`` applies ``q`` first, then ``p``, so
+``compose(p, q)[i] == p[q[i]]``.
+
+>>> import numpy as np
+>>> p, q = np.array([1, 0, 2]), np.array([0, 2, 1])
+>>> compose(p, q).tolist()   # i -> q -> p
+[1, 2, 0]
+>>> inverse(np.array([1, 2, 0])).tolist()
+[2, 0, 1]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ._errors import NotABijectionError, PointOutOfRangeError
+
+INDEX_DTYPE = np.int64
+
+
+def compose(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Return ``p o q`` (apply ``q``, then ``p``); works row-wise on stacks."""
+    return np.take_along_axis(p, q, axis=-1) if p.ndim > 1 else p[q]
+
+
+def inverse(p: np.ndarray) -> np.ndarray:
+    """Inverse of a permutation, or row-wise inverse of a stack of them."""
+    p = np.asarray(p)
+    inv = np.empty_like(p)
+    if p.ndim == 1:
+        inv[p] = np.arange(p.shape[-1], dtype=p.dtype)
+    else:
+        rows = np.arange(p.shape[0])[:, None]
+        inv[rows, p] = np.arange(p.shape[-1], dtype=p.dtype)[None, :]
+    return inv
+
+
+def identity(d: int) -> np.ndarray:
+    """The identity permutation on ``d`` points."""
+    return np.arange(d, dtype=INDEX_DTYPE)
+
+
+def check_array_form(values: Sequence[int] | np.ndarray, label: str = "generator") -> np.ndarray:
+    """Validate one array form and return it as a read-only int64 array.
+
+    Raises :class:`NotABijectionError` or :class:`PointOutOfRangeError`
+    naming ``label`` and the offending point.
+    """
+    arr = np.asarray(values)
+    shown = _short(values)
+    if arr.ndim != 1:
+        raise NotABijectionError(f"{label} must be a flat list of points, got shape {arr.shape}: {shown}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(INDEX_DTYPE)
+        else:
+            raise NotABijectionError(f"{label} must contain integers, got {shown}")
+    arr = arr.astype(INDEX_DTYPE, copy=True)
+    d = arr.size
+    if d:
+        bad = np.flatnonzero((arr < 0) | (arr >= d))
+        if bad.size:
+            raise PointOutOfRangeError(
+                f"{label} maps to point {int(arr[bad[0]])}, outside 0..{d - 1} (degree {d}): {shown}"
+            )
+        counts = np.bincount(arr, minlength=d)
+        twice = np.flatnonzero(counts > 1)
+        if twice.size:
+            raise NotABijectionError(
+                f"{label} is not a bijection: point {int(twice[0])} appears twice in {shown}"
+            )
+    arr.setflags(write=False)
+    return arr
+
+
+def cycle_type(p: np.ndarray) -> list[int]:
+    """Sorted cycle lengths of ``p`` (fixed points included)."""
+    seen = np.zeros(p.size, dtype=bool)
+    lengths = []
+    for start in range(p.size):
+        if seen[start]:
+            continue
+        n, i = 0, start
+        while not seen[i]:
+            seen[i] = True
+            i = p[i]
+            n += 1
+        lengths.append(n)
+    return sorted(lengths)
+
+
+def parity(p: np.ndarray) -> int:
+    """0 for even permutations, 1 for odd ones."""
+    lengths = cycle_type(np.asarray(p))
+    return sum(n - 1 for n in lengths) % 2
+
+
+def perm_order(p: np.ndarray) -> int:
+    """Order of a permutation (lcm of its cycle lengths)."""
+    return math.lcm(*cycle_type(np.asarray(p))) if len(p) else 1
+
+
+def _short(values, limit: int = 20) -> str:
+    items = list(np.asarray(values).ravel().tolist()) if np.asarray(values).ndim else [values]
+    if len(items) > limit:
+        return "[" + ", ".join(map(str, items[:limit])) + f", ... ({len(items)} entries)]"
+    return "[" + ", ".join(map(str, items)) + "]"

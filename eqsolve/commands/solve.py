@@ -1,0 +1,84 @@
+"""``eqsolve solve``: the exact orbit basis of a group's equivariant maps."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, print_json, print_table
+
+HELP = "solve P(g) L P(g)^T = L exactly: the 0/1 orbit basis of the equivariant maps"
+EXAMPLES = """\
+examples:
+  eqsolve solve "(0 1 2 3)(4 5); (0 1)" --degree 6
+  eqsolve solve --gap "(1,2,3,4,5), (1,2)" --json
+  eqsolve solve --group grid:64x64 --json
+  eqsolve solve --group symmetric:3 --symbolic
+  eqsolve solve --group cyclic:8 --out-power 2 --in-power 1 --json   # maps R^8 -> R^(8x8)
+  eqsolve solve --group dihedral:6 --save basis.npz
+"""
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "solve", help=HELP, description=HELP + "\n\n" + GROUP_HELP, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_group_arguments(parser)
+    parser.add_argument("--out-power", type=int, default=1, metavar="K",
+                        help="output action: the group on [d]^K (default 1: its points; 0: trivial)")
+    parser.add_argument("--in-power", type=int, default=1, metavar="K",
+                        help="input action: the group on [d]^K (default 1)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--symbolic", action="store_true",
+                        help="print the general equivariant matrix in symbols theta_k (sympy)")
+    parser.add_argument("--save", metavar="FILE", help="write the basis to FILE (.npz, no pickle)")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    import eqsolve
+
+    from .._errors import EqsolveError
+
+    group = group_from_args(args)
+    for flag in ("out_power", "in_power"):
+        if getattr(args, flag) < 0:
+            raise EqsolveError(f"--{flag.replace('_', '-')} must be >= 0, got {getattr(args, flag)}")
+    start = time.perf_counter()
+    rho = group.action()
+    out = rho.tensor(args.out_power) if args.out_power != 1 else rho
+    inp = rho.tensor(args.in_power) if args.in_power != 1 else rho
+    basis = eqsolve.solve(out=out, inp=inp)
+    seconds = time.perf_counter() - start
+    order = group.order()
+    orbits = len(group.orbits())
+    if args.save:
+        basis.save(args.save)
+    record = {
+        "group": group_label(group, args),
+        "order": str(order),
+        "orbits": orbits,
+        "dimension": basis.dim,
+        "method": "orbits",
+        "seconds": seconds,
+        "generators": group.ngens,
+    }
+    if out is rho and inp is rho:
+        record = {"degree": group.degree, **record}
+    else:
+        record = {"degree": group.degree, "degree_out": out.degree, "degree_in": inp.degree, **record}
+    if args.save:
+        record["saved"] = args.save
+    if args.json:
+        if args.symbolic:
+            record["symbolic"] = [[str(x) for x in row] for row in basis.symbolic().tolist()]
+        print_json(record)
+        return 0
+    print_table([(key, value) for key, value in record.items() if key != "seconds"] + [("seconds", f"{seconds:.4f}")])
+    if args.symbolic:
+        import sympy
+
+        print()
+        print(sympy.pretty(basis.symbolic(), use_unicode=False))
+    return 0

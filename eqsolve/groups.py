@@ -1,0 +1,344 @@
+"""Named permutation groups and constructions.
+
+Every constructor returns a :class:`~eqsolve.PermutationGroup`; where the
+structure is known, the group also knows its order and a uniform sampler
+without building a stabilizer chain.
+
+>>> from eqsolve import groups
+>>> groups.dihedral(6).order(), groups.grid_translations((3, 4)).degree
+(12, 12)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ._errors import EqsolveError
+from ._group import PermutationGroup, product_images
+from ._perm import parity
+
+__all__ = [
+    "trivial", "cyclic", "dihedral", "symmetric", "alternating", "grid_translations",
+    "direct_product", "product_action", "sets_of", "wreath", "automorphisms", "subsets",
+    "from_name",
+]
+
+
+def _size(value, name: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise EqsolveError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _named(gens, degree: int, name: str, order=None, sampler=None, member=None) -> PermutationGroup:
+    group = PermutationGroup(gens, degree=degree)
+    group.name = name
+    group._order_fn = order
+    group._sampler = sampler
+    group._member = member
+    return group
+
+
+def trivial(d: int) -> PermutationGroup:
+    """The trivial group on ``d`` points (no generators).
+
+    >>> trivial(3).order(), trivial(3).orbits()
+    (1, [(0,), (1,), (2,)])
+    """
+    d = _size(d, "degree")
+    return _named([], d, f"trivial({d})", order=lambda: 1, sampler=lambda rng: np.arange(d), member=lambda g: bool(np.all(g == np.arange(d))))
+
+
+def cyclic(d: int) -> PermutationGroup:
+    """Cyclic shifts ``i -> i + 1 mod d``.
+
+    >>> cyclic(4).generators.tolist()
+    [[1, 2, 3, 0]]
+    """
+    d = _size(d, "degree")
+    gens = [np.roll(np.arange(d), -1)] if d > 1 else []
+    shift = lambda k: (np.arange(d) + k) % d
+    return _named(gens, d, f"cyclic({d})", order=lambda: max(d, 1),
+                  sampler=lambda rng: shift(rng.integers(max(d, 1))),
+                  member=lambda g: d == 0 or bool(np.all(g == shift(g[0]))))
+
+
+def dihedral(d: int) -> PermutationGroup:
+    """Symmetries of a regular d-gon: rotation and reflection ``i -> -i mod d``.
+
+    >>> dihedral(5).order()
+    10
+    """
+    d = _size(d, "degree")
+    if d <= 2:
+        return symmetric(d) if d == 2 else trivial(d)
+    rot = np.roll(np.arange(d), -1)
+    ref = (-np.arange(d)) % d
+
+    def sample(rng):
+        g = (np.arange(d) + rng.integers(d)) % d
+        return g[ref] if rng.integers(2) else g
+
+    def member(g):
+        k = g[0]
+        return bool(np.all(g == (np.arange(d) + k) % d) or np.all(g == (k - np.arange(d)) % d))
+
+    return _named([rot, ref], d, f"dihedral({d})", order=lambda: 2 * d, sampler=sample, member=member)
+
+
+def symmetric(d: int) -> PermutationGroup:
+    """The full symmetric group S_d (a d-cycle and a transposition).
+
+    >>> symmetric(4).order()
+    24
+    """
+    d = _size(d, "degree")
+    gens = []
+    if d >= 3:
+        gens.append(np.roll(np.arange(d), -1))
+    if d >= 2:
+        t = np.arange(d)
+        t[[0, 1]] = [1, 0]
+        gens.append(t)
+    return _named(gens, d, f"symmetric({d})", order=lambda: math.factorial(d),
+                  sampler=lambda rng: rng.permutation(d), member=lambda g: True)
+
+
+def alternating(d: int) -> PermutationGroup:
+    """The alternating group A_d (even permutations).
+
+    >>> alternating(5).order()
+    60
+    """
+    d = _size(d, "degree")
+    if d < 3:
+        return trivial(d)
+    three = np.arange(d)
+    three[[0, 1, 2]] = [1, 2, 0]
+    if d % 2:
+        long = np.roll(np.arange(d), -1)
+    else:
+        long = np.arange(d)
+        long[1:] = np.roll(np.arange(1, d), -1)
+    gens = [three] if d == 3 else [long, three]
+
+    def sample(rng):
+        g = rng.permutation(d)
+        if parity(g):
+            g[[0, 1]] = g[[1, 0]]
+        return g
+
+    return _named(gens, d, f"alternating({d})", order=lambda: math.factorial(d) // 2,
+                  sampler=sample, member=lambda g: parity(g) == 0)
+
+
+def grid_translations(shape: Sequence[int] | int) -> PermutationGroup:
+    """Cyclic translations of an ``h x w (x ...)`` grid, points in row-major order.
+
+    One generator per axis (shift by one along that axis, wrapping around).
+
+    >>> G = grid_translations((2, 3))
+    >>> G.degree, G.order()
+    (6, 6)
+    """
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not shape:
+        raise EqsolveError("grid shape must have at least one axis")
+    shape = tuple(_size(s, "grid side", 1) for s in shape)
+    d = int(np.prod(shape))
+    coords = np.indices(shape).reshape(len(shape), -1)
+    gens = []
+    for axis, side in enumerate(shape):
+        if side > 1:
+            moved = coords.copy()
+            moved[axis] = (moved[axis] + 1) % side
+            gens.append(np.ravel_multi_index(tuple(moved), shape))
+
+    def sample(rng):
+        moved = coords + np.array([rng.integers(s) for s in shape])[:, None]
+        return np.ravel_multi_index(tuple(moved % np.array(shape)[:, None]), shape)
+
+    group = _named(gens, d, f"grid_translations({shape})", order=lambda: d, sampler=sample)
+    group.shape = shape
+    return group
+
+
+def direct_product(*factors: PermutationGroup) -> PermutationGroup:
+    """H1 x H2 x ... acting on the disjoint union of their points.
+
+    >>> direct_product(cyclic(3), symmetric(2)).order()
+    6
+    """
+    factors = _check_groups(factors, "direct_product")
+    degree = sum(f.degree for f in factors)
+    gens, offset = [], 0
+    for f in factors:
+        for g in f.generators:
+            full = np.arange(degree)
+            full[offset:offset + f.degree] = g + offset
+            gens.append(full)
+        offset += f.degree
+
+    def sample(rng):
+        parts, off = [], 0
+        for f in factors:
+            parts.append(f.random_element(rng) + off)
+            off += f.degree
+        return np.concatenate(parts) if parts else np.arange(0)
+
+    return _named(gens, degree, "direct_product(" + ", ".join(_label(f) for f in factors) + ")",
+                  order=lambda: math.prod(f.order() for f in factors), sampler=sample)
+
+
+def product_action(*factors: PermutationGroup) -> PermutationGroup:
+    """H1 x H2 x ... acting coordinatewise on [d1] x [d2] x ... (row-major).
+
+    >>> product_action(symmetric(3), symmetric(2)).degree
+    6
+    """
+    factors = _check_groups(factors, "product_action")
+    sizes = [f.degree for f in factors]
+    degree = math.prod(sizes)
+    gens = []
+    for axis, f in enumerate(factors):
+        for g in f.generators:
+            gens.append(_coordinatewise([g if i == axis else np.arange(s) for i, s in enumerate(sizes)]))
+
+    def sample(rng):
+        return _coordinatewise([f.random_element(rng) for f in factors])
+
+    faithful = all(s > 0 for s in sizes)
+    return _named(gens, degree, "product_action(" + ", ".join(_label(f) for f in factors) + ")",
+                  order=(lambda: math.prod(f.order() for f in factors)) if faithful else None, sampler=sample if faithful else None)
+
+
+def _coordinatewise(perms) -> np.ndarray:
+    result = np.zeros(1, dtype=np.int64)
+    for p in perms:
+        result = product_images(result[None], np.asarray(p, dtype=np.int64)[None])[0]
+    return result
+
+
+def sets_of(H: PermutationGroup, n: int) -> PermutationGroup:
+    """S_n x H on [n] x [d]: sets of n elements, each with symmetry H (point i*d + p).
+
+    >>> sets_of(cyclic(3), 4).order()
+    72
+    """
+    n = _size(n, "set size n", 1)
+    (H,) = _check_groups((H,), "sets_of")
+    group = product_action(symmetric(n), H)
+    group.name = f"sets_of({_label(H)}, {n})"
+    return group
+
+
+def wreath(H: PermutationGroup, n: int) -> PermutationGroup:
+    """H wr S_n on [n] x [d]: every element its own h in H, plus reordering.
+
+    >>> wreath(cyclic(2), 3).order()
+    48
+    """
+    n = _size(n, "number of blocks n", 1)
+    (H,) = _check_groups((H,), "wreath")
+    d = H.degree
+    degree = n * d
+    gens = []
+    for g in H.generators:
+        full = np.arange(degree)
+        full[:d] = g
+        gens.append(full)
+    for s in symmetric(n).generators:
+        gens.append(_coordinatewise([s, np.arange(d)]))
+
+    def sample(rng):
+        blocks = rng.permutation(n)
+        inner = np.stack([H.random_element(rng) for _ in range(n)]) if n else np.zeros((0, d), int)
+        # point (i, p) -> (blocks[i], h_i(p))
+        return (blocks[:, None] * d + inner).ravel()
+
+    return _named(gens, degree, f"wreath({_label(H)}, {n})",
+                  order=lambda: H.order() ** n * math.factorial(n), sampler=sample if d else None)
+
+
+def subsets(H: PermutationGroup, k: int) -> PermutationGroup:
+    """The group H acting on the k-subsets of its points (lexicographic order).
+
+    >>> subsets(symmetric(4), 2).degree
+    6
+    """
+    (H,) = _check_groups((H,), "subsets")
+    rho = H.action().subsets(k)
+    sampler = None
+    if H._sampler is not None:
+        sampler = lambda rng: rho.image_of(H.random_element(rng))
+    return _named(rho.images, rho.degree, f"subsets({_label(H)}, {k})", sampler=sampler)
+
+
+def automorphisms(graph) -> PermutationGroup:
+    """Automorphism group of a networkx graph, on its nodes in ``list(graph)`` order."""
+    from ._automorphisms import automorphism_generators
+
+    nodes = list(graph)
+    gens = automorphism_generators(graph)
+    group = _named(gens, len(nodes), f"automorphisms({type(graph).__name__} on {len(nodes)} nodes)")
+    group.nodes = nodes
+    return group
+
+
+def from_name(spec: str) -> PermutationGroup:
+    """Parse the CLI's ``--group`` names: ``cyclic:100``, ``dihedral:8``, ``symmetric:5``,
+    ``alternating:5``, ``trivial:3``, ``grid:64x64``, ``sets:cyclic:5:4``
+    (S_4 x C_5), ``wreath:cyclic:3:4``, ``subsets:6:2`` (S_6 on 2-subsets),
+    ``product:symmetric:3,cyclic:4`` and ``hypercube:3`` (automorphisms of the 3-cube).
+
+    >>> from_name("grid:4x4").degree
+    16
+    """
+    if not isinstance(spec, str) or ":" not in spec:
+        raise EqsolveError(f"group name must look like 'cyclic:8' or 'grid:64x64', got {spec!r}; see --help")
+    kind, _, arg = spec.partition(":")
+    kind = kind.strip().lower()
+    try:
+        if kind in _SIMPLE:
+            return _SIMPLE[kind](int(arg))
+        if kind == "grid":
+            return grid_translations(tuple(int(s) for s in arg.lower().split("x")))
+        if kind in ("sets", "wreath"):
+            inner, _, n = arg.rpartition(":")
+            return (sets_of if kind == "sets" else wreath)(from_name(inner), int(n))
+        if kind == "subsets":
+            n, _, k = arg.partition(":")
+            return subsets(symmetric(int(n)), int(k))
+        if kind in ("product", "direct"):
+            parts = [from_name(p) for p in arg.split(",")]
+            return (product_action if kind == "product" else direct_product)(*parts)
+        if kind == "hypercube":
+            import networkx as nx
+
+            return automorphisms(nx.hypercube_graph(int(arg)))
+    except ValueError as err:
+        if isinstance(err, EqsolveError):
+            raise
+        raise EqsolveError(f"cannot read group name {spec!r}: {err}") from None
+    raise EqsolveError(
+        f"unknown group kind {kind!r} in {spec!r}; known: {', '.join(sorted(_SIMPLE) + ['grid', 'sets', 'wreath', 'subsets', 'product', 'direct', 'hypercube'])}"
+    )
+
+
+_SIMPLE = {"trivial": trivial, "cyclic": cyclic, "dihedral": dihedral, "symmetric": symmetric, "alternating": alternating}
+
+
+def _check_groups(factors, what):
+    if len(factors) == 1 and isinstance(factors[0], (list, tuple)):
+        factors = tuple(factors[0])
+    for f in factors:
+        if not isinstance(f, PermutationGroup):
+            raise EqsolveError(f"{what} expects PermutationGroup arguments, got {type(f).__name__}")
+    return tuple(factors)
+
+
+def _label(group: PermutationGroup) -> str:
+    return group.name or f"<{group.ngens} generators on {group.degree} points>"

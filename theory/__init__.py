@@ -1,0 +1,3 @@
+"""Numerical verification of the dimension theorems (see docs/theory.md)."""
+
+__all__: list[str] = []
