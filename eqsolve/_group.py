@@ -318,7 +318,7 @@ class Action:
 def product_images(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Images of the product action on [da] x [db] (row-major), stacked over generators."""
     db = b.shape[1]
-    return (a[:, :, None] * db + b[:, None, :]).reshape(a.shape[0], -1)
+    return (a[:, :, None] * db + b[:, None, :]).reshape(a.shape[0], a.shape[1] * db)
 
 
 def point_orbit_labels(images: np.ndarray, degree: int) -> np.ndarray:

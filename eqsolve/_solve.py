@@ -302,41 +302,69 @@ def _batches(rows: np.ndarray, keys: np.ndarray, width: int):
 
 
 def _propagate(table: np.ndarray, forest: _Forest, in_inverse: np.ndarray) -> None:
+    """Fill every non-root row from its parent: ``T[b] = T[a][s^-1]`` for ``b = s(a)``."""
     child = forest.order[forest.parent[forest.order] >= 0]
     if child.size == 0:
         return
-    k = in_inverse.shape[0]
+    k, width = in_inverse.shape
     # batch by (depth, generator): a batch's parents are all filled already
     key = forest.depth[child] * k + forest.gen[child]
     order = np.argsort(key, kind="stable")
     child, key = child[order], key[order]
-    for rows in _batches(child, key, table.shape[1]):
+    bounds = np.flatnonzero(np.diff(key)) + 1
+    if bounds.size + 1 > child.size // 4:
+        # narrow layers (deep trees): one row at a time is cheapest
+        for b, a, s in zip(child.tolist(), forest.parent[child].tolist(), forest.gen[child].tolist()):
+            table[a].take(in_inverse[s], out=table[b])
+        return
+    for rows in _batches(child, key, width):
         s = int(forest.gen[rows[0]])
-        if rows.size == 1:
-            np.take(table[forest.parent[rows[0]]], in_inverse[s], out=table[rows[0]])
-        else:
-            table[rows] = table[forest.parent[rows]][:, in_inverse[s]]
+        table[rows] = table[forest.parent[rows]][:, in_inverse[s]]
+
+
+def _rows(table: np.ndarray, rows: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+    """``table[rows]`` as a view when the rows are consecutive, else gathered into ``buffer``."""
+    if rows.size == 1 or (rows[-1] - rows[0] == rows.size - 1 and np.all(np.diff(rows) == 1)):
+        return table[rows[0]:rows[0] + rows.size]
+    out = buffer[: rows.size]
+    np.take(table, rows, axis=0, out=out)
+    return out
 
 
 def _verify_edges(table, forest, out_images, in_images, n_labels):
-    """Check every non-tree edge; return the label merge map, or None if nothing merged."""
+    """Check every non-tree edge ``a -> b = s(a)``: ``T[a][s^-1] == T[b]``.
+
+    Returns the label merge map, or None when every check passed unchanged.
+    """
     k, d_out = out_images.shape
+    width = table.shape[1]
+    in_inverse = inverse(in_images)
     merge = None
     points = np.arange(d_out)
+    chunk = max(1, (1 << 16) // max(width, 1))  # rows per step: a few hundred KiB, cache-friendly
+    here_buf = np.empty((chunk, width), dtype=table.dtype)
+    there_buf = np.empty_like(here_buf)
+    moved_buf = np.empty_like(here_buf)
+    equal_buf = np.empty((chunk, width), dtype=bool)
     for s in range(k):
         b_all = out_images[s]
-        non_tree = ~((forest.parent[b_all] == points) & (forest.gen[b_all] == s))
-        a_rows = points[non_tree]
-        if a_rows.size == 0:
-            continue
-        for a in _batches(a_rows, np.zeros(a_rows.size, dtype=np.int64), table.shape[1]):
-            moved = table[b_all[a]][:, in_images[s]] if a.size > 1 else table[b_all[a[0]], in_images[s]][None]
-            here = table[a]
+        tree = (forest.parent[b_all] == points) & (forest.gen[b_all] == s)
+        a_rows = points[~tree]
+        s_inv = in_inverse[s]
+        for start in range(0, a_rows.size, chunk):
+            a = a_rows[start:start + chunk]
+            m = a.size
+            here = _rows(table, a, here_buf)
+            there = _rows(table, b_all[a], there_buf)
+            moved = moved_buf[:m]
+            np.take(here, s_inv, axis=1, out=moved)
             if merge is not None:
-                moved, here = merge[moved], merge[here]
-            bad = moved != here
-            if bad.any():
-                merge = _union(merge, n_labels, moved[bad], here[bad])
+                moved, there = merge[moved], merge[there]
+            equal = equal_buf[:m]
+            np.equal(moved, there, out=equal)
+            if not equal.all():
+                bad = ~equal
+                merge = _union(merge, n_labels, moved[bad], there[bad])
     return merge
 
 
