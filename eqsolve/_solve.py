@@ -312,8 +312,8 @@ def _propagate(table: np.ndarray, forest: _Forest, in_inverse: np.ndarray) -> No
     order = np.argsort(key, kind="stable")
     child, key = child[order], key[order]
     bounds = np.flatnonzero(np.diff(key)) + 1
-    if bounds.size + 1 > child.size // 4:
-        # narrow layers (deep trees): one row at a time is cheapest
+    if width >= 256 or bounds.size + 1 > child.size // 4:
+        # long rows or narrow layers (deep trees): one row at a time is cheapest
         for b, a, s in zip(child.tolist(), forest.parent[child].tolist(), forest.gen[child].tolist()):
             table[a].take(in_inverse[s], out=table[b])
         return
