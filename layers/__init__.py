@@ -1,3 +1,19 @@
-"""PyTorch layers built from a solved :class:`eqsolve.Basis` (see docs/layers.md)."""
+"""PyTorch layers built from a solved :class:`eqsolve.Basis` (see docs/layers.md).
 
-__all__: list[str] = []
+>>> import torch, eqsolve, layers
+>>> B = eqsolve.solve(eqsolve.groups.symmetric(5))
+>>> layers.EquivariantLinear(B, 2, 3)(torch.randn(4, 2, 5)).shape
+torch.Size([4, 3, 5])
+"""
+
+from . import testing
+from .dss import DSSLinear
+from .linear import EquivariantLinear
+from .pool import InvariantPool
+
+__all__: list[str] = [
+    "EquivariantLinear",
+    "InvariantPool",
+    "DSSLinear",
+    "testing",
+]
