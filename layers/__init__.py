@@ -9,11 +9,14 @@ torch.Size([4, 3, 5])
 from . import testing
 from .dss import DSSLinear
 from .linear import EquivariantLinear
+from .norm import EquivariantBatchNorm, SetNorm
 from .pool import InvariantPool
 
 __all__: list[str] = [
     "EquivariantLinear",
     "InvariantPool",
     "DSSLinear",
+    "EquivariantBatchNorm",
+    "SetNorm",
     "testing",
 ]
