@@ -5,7 +5,9 @@ Every executor is a small module with ``forward(theta_pad, x) -> y`` where
 * ``theta_pad`` is ``(out_channels, in_channels, dim + 1)``: the layer's parameters with a
   trailing zero slot, so that id ``-1`` (outside a support mask) reads a zero weight;
 * ``x`` is ``(N, in_channels, q)`` and ``y`` is ``(N, out_channels, p)`` for the executor's
-  ``(p, q)`` table.
+  ``(p, q)`` table;
+* ``bias`` is None or the invariant bias, ``(out_channels, p)`` or ``(out_channels, 1)`` when
+  the output action is transitive; executors fuse it where they can.
 
 The planner (:func:`plan`) inspects the orbit table once, at construction, and picks the
 cheapest executor that reproduces the generic gather exactly:
@@ -54,12 +56,16 @@ class Generic(nn.Module):
         self.register_buffer("index", torch.as_tensor(np.ascontiguousarray(table), dtype=torch.long), persistent=False)
         self.p, self.q = table.shape
 
-    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
         o, c = theta_pad.shape[0], theta_pad.shape[1]
         # (O, E+1, C)[:, idx] -> (O, p, q, C): rows of the matmul are (o, i), columns (j, c)
         weight = theta_pad.transpose(1, 2)[:, self.index].reshape(o * self.p, self.q * c)
         flat = x.transpose(1, 2).reshape(x.shape[0], self.q * c)
-        return (flat @ weight.t()).reshape(x.shape[0], o, self.p)
+        if bias is not None:
+            y = F.linear(flat, weight, bias.expand(o, self.p).reshape(o * self.p))
+        else:
+            y = F.linear(flat, weight)
+        return y.reshape(x.shape[0], o, self.p)
 
     def describe(self) -> str:
         return "generic"
@@ -95,7 +101,7 @@ class Circulant(nn.Module):
         self.register_buffer("taps", torch.as_tensor(taps), persistent=False)
         self.register_buffer("full", torch.as_tensor(np.ascontiguousarray(full)), persistent=False)
 
-    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
         n, c = x.shape[0], x.shape[1]
         o = theta_pad.shape[0]
         grid = x.reshape([n, c] + self.shape)
@@ -107,17 +113,23 @@ class Circulant(nn.Module):
             kf = torch.fft.rfftn(kappa, dim=dims)
             # per frequency an (N, C) @ (C, O) product
             yf = torch.einsum("nc...,oc...->no...", xf, kf)
-            y = torch.fft.irfftn(yf, s=self.shape, dim=dims)
+            y = torch.fft.irfftn(yf, s=self.shape, dim=dims).reshape(n, o, self.d)
+            return y if bias is None else y + bias
+        kernel = theta_pad[:, :, self.taps]  # (O, C, *window)
+        padded = F.pad(grid, self.pads, mode="circular")
+        fused: Optional[torch.Tensor] = None
+        if bias is not None and bias.shape[-1] == 1:
+            fused = bias[:, 0]
+        if self.ndim == 1:
+            y = F.conv1d(padded, kernel, fused)
+        elif self.ndim == 2:
+            y = F.conv2d(padded, kernel, fused)
         else:
-            kernel = theta_pad[:, :, self.taps]  # (O, C, *window)
-            padded = F.pad(grid, self.pads, mode="circular")
-            if self.ndim == 1:
-                y = F.conv1d(padded, kernel)
-            elif self.ndim == 2:
-                y = F.conv2d(padded, kernel)
-            else:
-                y = F.conv3d(padded, kernel)
-        return y.reshape(n, o, self.d)
+            y = F.conv3d(padded, kernel, fused)
+        y = y.reshape(n, o, self.d)
+        if bias is not None and fused is None:
+            y = y + bias
+        return y
 
     def describe(self) -> str:
         grid = "x".join(str(s) for s in self.shape)
@@ -135,11 +147,14 @@ class DeepSets(nn.Module):
         self.off = int(off)
         self.d = int(d)
 
-    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
         a = theta_pad[:, :, self.diag]
         b = theta_pad[:, :, self.off]
-        pooled = torch.matmul(x.sum(-1), b.t())  # (N, O)
-        return torch.matmul(a - b, x) + pooled.unsqueeze(-1)
+        pooled = F.linear(x.sum(-1), b).unsqueeze(-1)  # (N, O, 1)
+        if bias is not None:
+            pooled = pooled + bias
+        lam = (a - b).expand(x.shape[0], a.shape[0], a.shape[1])
+        return torch.baddbmm(pooled.expand(x.shape[0], a.shape[0], self.d), lam, x)
 
     def describe(self) -> str:
         return "deepsets"
@@ -153,9 +168,11 @@ class Constant(nn.Module):
         self.k = int(k)
         self.p = int(p)
 
-    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        pooled = torch.matmul(x.sum(-1), theta_pad[:, :, self.k].t())  # (N, O)
-        return pooled.unsqueeze(-1).expand(x.shape[0], theta_pad.shape[0], self.p)
+    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
+        pooled = F.linear(x.sum(-1), theta_pad[:, :, self.k]).unsqueeze(-1)  # (N, O, 1)
+        if bias is not None:
+            pooled = pooled + bias
+        return pooled.expand(x.shape[0], theta_pad.shape[0], self.p)
 
     def describe(self) -> str:
         return "const"
@@ -171,7 +188,7 @@ class Block(nn.Module):
         self.inner = inner
 
     def forward(self, theta_pad: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        part = self.inner(theta_pad, x.index_select(-1, self.cols))
+        part = self.inner(theta_pad, x.index_select(-1, self.cols), None)
         return y.index_add(-1, self.rows, part)
 
 
@@ -184,8 +201,10 @@ class Blocks(nn.Module):
         self.p = int(p)
         self.summary = summary
 
-    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, theta_pad: torch.Tensor, x: torch.Tensor, bias: Optional[torch.Tensor]) -> torch.Tensor:
         y = x.new_zeros(x.shape[0], theta_pad.shape[0], self.p)
+        if bias is not None:
+            y = y + bias
         for block in self.blocks:
             y = block(theta_pad, x, y)
         return y
@@ -216,6 +235,10 @@ def circulant_kernel(table: np.ndarray, shape: Tuple[int, ...]) -> Optional[np.n
     shape_arr = np.array(shape)[:, None, None]
     coords = np.stack(np.unravel_index(np.arange(d), shape))  # (k, d)
     kernel = np.ascontiguousarray(table[:, 0]).astype(np.int64)  # coord(j=0) = 0: K[i] = T[i, 0]
+    probe = np.unique(np.linspace(0, d - 1, num=min(d, 8)).astype(np.int64))  # reject early
+    delta = (coords[:, probe, None] - coords[:, None, :]) % shape_arr
+    if not np.array_equal(kernel[np.ravel_multi_index(tuple(delta), shape)], table[probe]):
+        return None
     rows = max(1, _CHECK_CHUNK // d)
     for start in range(0, d, rows):
         stop = min(d, start + rows)
@@ -239,6 +262,23 @@ def deepsets_ids(table: np.ndarray) -> Optional[Tuple[int, int]]:
     if not (table[mask] == off).all() or off == diag[0]:
         return None
     return int(diag[0]), int(off)
+
+
+def grid_shapes(d: int, known=()) -> List[Tuple[int, ...]]:
+    """Grids to try for a circulant table on ``d`` points: ``known`` ones first, then ``(d,)``
+    and every factorisation into 2 or 3 sides > 1 (the regular action of Z_a x Z_b (x Z_c)
+    in row-major order, e.g. ``product_action(cyclic(a), cyclic(b))``)."""
+    shapes: List[Tuple[int, ...]] = [tuple(int(s) for s in k) for k in known]
+    shapes.append((d,))
+    for a in range(2, d):
+        if d % a == 0 and d // a > 1:
+            shapes.append((a, d // a))
+            rest = d // a
+            for b in range(2, rest):
+                if rest % b == 0 and rest // b > 1:
+                    shapes.append((a, b, rest // b))
+    seen = set()
+    return [s for s in shapes if not (s in seen or seen.add(s))]
 
 
 def _window_taps(kernel: np.ndarray, shape: Tuple[int, ...]) -> int:
@@ -267,7 +307,7 @@ def candidates(table: np.ndarray, c_in: int, c_out: int, shapes, out_labels=None
     pair = deepsets_ids(table)
     if pair is not None:
         found.append(Candidate("deepsets", work * (p + 1) + c_in * q, lambda: DeepSets(pair[0], pair[1], p)))
-    if p == q:
+    if p == q and len(ids[ids >= 0]) <= p:  # a circulant table has at most p ids
         tried = set()
         for shape in shapes:
             shape = tuple(int(s) for s in shape)

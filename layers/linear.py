@@ -115,10 +115,10 @@ class EquivariantLinear(nn.Module):
         lead: List[int] = list(x.shape[:-2])
         flat = x.reshape(-1, self.in_channels, self.d_in)
         theta_pad = F.pad(self.weight, (0, 1))
-        y = self.kernel(theta_pad, flat)
         bias = self.bias
-        if bias is not None:
-            y = y + bias[:, self.bias_index]
+        if bias is not None and self.n_bias != 1:
+            bias = bias[:, self.bias_index]  # (O, d_out); a transitive output keeps (O, 1)
+        y = self.kernel(theta_pad, flat, bias)
         return y.reshape(lead + [self.out_channels, self.d_out])
 
     def dense_weight(self) -> torch.Tensor:
@@ -137,12 +137,12 @@ class EquivariantLinear(nn.Module):
 
 
 def _grid_shapes(basis, d: int) -> list:
-    """Grids on which a circulant table may live: the group's ``shape`` if it has one, and (d,)."""
-    shapes = []
+    """Grids on which a circulant table may live: the group's ``shape`` if it has one, ``(d,)``
+    and the factorisations of ``d`` (see ``_fastpaths.grid_shapes``)."""
+    known = []
     for side in (getattr(basis, "out", None), getattr(basis, "inp", None)):
         group = getattr(side, "group", None)
         shape = getattr(group, "shape", None)
         if shape is not None and int(np.prod(shape)) == d:
-            shapes.append(tuple(int(s) for s in shape))
-    shapes.append((d,))
-    return shapes
+            known.append(tuple(int(s) for s in shape))
+    return _fastpaths.grid_shapes(d, known)

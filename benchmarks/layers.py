@@ -1,0 +1,266 @@
+"""Layer speed: eqsolve layers against hand-written PyTorch equivalents (forward + backward).
+
+Each row times our layer and a hand-written module computing the same map (weights copied
+from ours and outputs checked equal first), interleaved in one run; the ratio is
+ours / hand-written on the best of ``--reps`` repetitions. Targets from issue 4.
+
+    python benchmarks/layers.py                 # CPU, 1 thread
+    python benchmarks/layers.py --threads 2
+    python benchmarks/layers.py --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import eqsolve  # noqa: E402
+import layers  # noqa: E402
+from eqsolve import groups  # noqa: E402
+
+
+# -- hand-written baselines -------------------------------------------------------------------
+class CircularConv1d(nn.Module):
+    """Circular Conv1d with a full-length kernel: the general cyclic-equivariant map."""
+
+    def __init__(self, c_in, c_out, d):
+        super().__init__()
+        self.conv = nn.Conv1d(c_in, c_out, d, padding=0)
+        self.left, self.right = d // 2, d - 1 - d // 2
+
+    def forward(self, x):
+        n = x.shape[:-2]
+        x = x.reshape(-1, *x.shape[-2:])
+        y = self.conv(F.pad(x, (self.left, self.right), mode="circular"))
+        return y.reshape(*n, *y.shape[-2:])
+
+
+class HandDSS(nn.Module):
+    """Hand-written DSS layer: conv1(x_i) + conv2(sum_j x_j) with circular full-length convs."""
+
+    def __init__(self, c_in, c_out, d):
+        super().__init__()
+        self.conv1 = CircularConv1d(c_in, c_out, d)
+        self.conv2 = CircularConv1d(c_in, c_out, d)
+        self.conv2.conv.bias = None
+
+    def forward(self, x):  # (B, n, C, d)
+        return self.conv1(x) + self.conv2(x.sum(1)).unsqueeze(1)
+
+
+class HandDeepSets(nn.Module):
+    """Hand-written DeepSets layer (Zaheer et al.) on (N, C, d): Lambda x + Gamma sum(x) + b."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.lam = nn.Conv1d(c_in, c_out, 1)
+        self.gam = nn.Linear(c_in, c_out, bias=False)
+
+    def forward(self, x):
+        return self.lam(x) + self.gam(x.sum(-1)).unsqueeze(-1)
+
+
+class CircularConv2d(nn.Module):
+    def __init__(self, c_in, c_out, side):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="circular")
+        self.side = side
+
+    def forward(self, x):  # (N, C, side*side)
+        n, c = x.shape[0], x.shape[1]
+        return self.conv(x.reshape(n, c, self.side, self.side)).reshape(n, -1, self.side * self.side)
+
+
+class HandFFT(nn.Module):
+    """Hand-written FFT circular convolution (information only: the fastest plain-torch way)."""
+
+    def __init__(self, c_in, c_out, d):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(c_out, c_in, d) / (c_in * d) ** 0.5)
+        self.bias = nn.Parameter(torch.zeros(c_out, 1))
+        self.d = d
+
+    def forward(self, x):
+        yf = torch.einsum("ncf,ocf->nof", torch.fft.rfft(x), torch.fft.rfft(self.weight))
+        return torch.fft.irfft(yf, n=self.d) + self.bias
+
+
+# -- weight copies: the baselines compute exactly our map ---------------------------------------
+def kernel_taps(lin: layers.EquivariantLinear) -> torch.Tensor:
+    executor = lin.kernel
+    return F.pad(lin.weight, (0, 1))[:, :, executor.taps]
+
+
+def copy_conv1d(conv: CircularConv1d, lin: layers.EquivariantLinear, bias=True):
+    """Our kernel as conv taps; ``CircularConv1d`` pads ``d//2`` left as ``Circulant`` does."""
+    d = lin.d_in
+    full = F.pad(lin.weight, (0, 1))[:, :, lin.kernel.full]  # kappa[o, c, delta]
+    hi = d // 2
+    s = hi - torch.arange(d)  # tap t <-> offset s = hi - t
+    conv.conv.weight.data.copy_(full[:, :, s % d])
+    if bias:
+        conv.conv.bias.data.copy_(lin.bias[:, 0])
+
+
+def setup_cyclic(n_sets, set_size, c, d, device, dtype):
+    B = eqsolve.solve(groups.cyclic(d))
+    ours = layers.EquivariantLinear(B, c, c)
+    base = CircularConv1d(c, c, d)
+    copy_conv1d(base, ours)
+    x = torch.randn(n_sets * set_size, c, d)
+    return ours, base, x
+
+
+def setup_fft(n_sets, set_size, c, d, device, dtype):
+    B = eqsolve.solve(groups.cyclic(d))
+    ours = layers.EquivariantLinear(B, c, c)
+    base = HandFFT(c, c, d)
+    with torch.no_grad():
+        base.weight.copy_(F.pad(ours.weight, (0, 1))[:, :, ours.kernel.full])
+        base.bias.copy_(ours.bias)
+    return ours, base, torch.randn(n_sets * set_size, c, d)
+
+
+def setup_dss(n_sets, set_size, c, d, device, dtype):
+    B = eqsolve.solve(groups.cyclic(d))
+    ours = layers.DSSLinear(B, c, c, aggregation="sum")
+    base = HandDSS(c, c, d)
+    copy_conv1d(base.conv1, ours.single)
+    copy_conv1d(base.conv2, ours.shared, bias=False)
+    return ours, base, torch.randn(n_sets, set_size, c, d)
+
+
+def setup_symmetric(n, c, d, device, dtype):
+    B = eqsolve.solve(groups.symmetric(d))
+    ours = layers.EquivariantLinear(B, c, c)
+    base = HandDeepSets(c, c)
+    a, b = ours.kernel.diag, ours.kernel.off
+    with torch.no_grad():
+        base.lam.weight.copy_((ours.weight[:, :, a] - ours.weight[:, :, b]).unsqueeze(-1))
+        base.lam.bias.copy_(ours.bias[:, 0])
+        base.gam.weight.copy_(ours.weight[:, :, b])
+    return ours, base, torch.randn(n, c, d)
+
+
+def setup_grid(n, c, side, device, dtype):
+    G = groups.grid_translations((side, side))
+    coords = np.indices((side, side)).reshape(2, -1)
+    delta = (coords[:, :, None] - coords[:, None, :]) % side
+    near = ((delta <= 1) | (delta >= side - 1)).all(axis=0)  # torus offset in {-1, 0, 1}^2
+    B = eqsolve.solve(G, support=near)
+    ours = layers.EquivariantLinear(B, c, c)
+    base = CircularConv2d(c, c, side)
+    with torch.no_grad():
+        base.conv.weight.copy_(kernel_taps(ours))
+        base.conv.bias.copy_(ours.bias[:, 0])
+    return ours, base, torch.randn(n, c, side * side)
+
+
+# -- timing ------------------------------------------------------------------------------------
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def step(module, x):
+    for p in module.parameters():
+        p.grad = None
+    x.grad = None
+    y = module(x)
+    y.backward(torch.ones_like(y))
+
+
+def compare(ours, base, x, reps, device):
+    """Best-of-``reps`` seconds of forward + backward for both, interleaved."""
+    times = {"ours": [], "base": []}
+    for _ in range(1):  # warm-up
+        step(ours, x)
+        step(base, x)
+    sync(device)
+    for _ in range(reps):
+        for name, module in (("ours", ours), ("base", base)):
+            sync(device)
+            start = time.perf_counter()
+            step(module, x)
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    return min(times["ours"]), min(times["base"])
+
+
+ROWS = [
+    # name, baseline description, setup, target ratio (None: information only)
+    ("cyclic(100) EquivariantLinear 64->64, 64 sets x 25", "circular Conv1d, kernel 100",
+     lambda dev, dt: setup_cyclic(64, 25, 64, 100, dev, dt), 1.5),
+    ("DSSLinear(sum) cyclic(100) 64->64, 64 sets x 25", "2 circular Conv1d + set sum",
+     lambda dev, dt: setup_dss(64, 25, 64, 100, dev, dt), 1.3),
+    ("symmetric(1000) EquivariantLinear 64->64, 64 signals", "DeepSets layer",
+     lambda dev, dt: setup_symmetric(64, 64, 1000, dev, dt), 1.5),
+    ("grid(32,32) 3x3 support 64->64, 64 images", "circular Conv2d 3x3",
+     lambda dev, dt: setup_grid(64, 64, 32, dev, dt), 1.5),
+    ("cyclic(100) EquivariantLinear (same as row 1)", "hand-written rFFT conv",
+     lambda dev, dt: setup_fft(64, 25, 64, 100, dev, dt), None),
+]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads on CPU (default 1)")
+    parser.add_argument("--reps", type=int, default=3, help="timed repetitions per layer (best is kept)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16"])
+    parser.add_argument("--only", type=int, nargs="*", help="row numbers to run (1-based)")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("CUDA is not available on this machine; run without --device cuda", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    dtype = getattr(torch, args.dtype)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
+    print(f"# eqsolve layer benchmark: device={device} ({where}), threads={torch.get_num_threads()}, "
+          f"dtype={args.dtype}, torch {torch.__version__}, forward+backward, best of {args.reps}")
+    header = f"| {'layer':<52} | {'hand-written':<28} | {'path':<24} | {'ours ms':>8} | {'hand ms':>8} | {'ratio':>6} | {'target':>6} | result |"
+    print(header)
+    print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
+    failed = 0
+    for number, (name, base_name, setup, target) in enumerate(ROWS, 1):
+        if args.only and number not in args.only:
+            continue
+        ours, base, x = setup(device, dtype)
+        ours, base = ours.to(device=device, dtype=dtype), base.to(device=device, dtype=dtype)
+        x = x.to(device=device, dtype=dtype).requires_grad_(True)
+        with torch.no_grad():
+            y_ours, y_base = ours(x), base(x)
+            scale = y_base.abs().max().item()
+            err = (y_ours - y_base).abs().max().item() / max(scale, 1e-30)
+        tol = 1e-4 if dtype != torch.bfloat16 else 5e-2
+        if not err <= tol:
+            print(f"| {name:<52} | baseline disagrees with our layer: relative error {err:.2e}")
+            failed += 1
+            continue
+        t_ours, t_base = compare(ours, base, x, args.reps, device)
+        ratio = t_ours / t_base
+        path = getattr(ours, "path", "")
+        if target is None:
+            verdict, target_text = "info", "-"
+        else:
+            verdict, target_text = ("PASS" if ratio <= target else "FAIL"), f"{target:.1f}x"
+            failed += verdict == "FAIL"
+        print(f"| {name:<52} | {base_name:<28} | {path:<24} | {t_ours * 1e3:8.1f} | {t_base * 1e3:8.1f} | "
+              f"{ratio:5.2f}x | {target_text:>6} | {verdict:<6} |", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
