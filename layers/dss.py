@@ -56,8 +56,7 @@ def masked_set_max(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tenso
     """Elementwise max over the real elements (0 for an empty set)."""
     if mask is None:
         return x.amax(-3)
-    low = torch.finfo(x.dtype).min
-    pooled = x.masked_fill(~mask[..., None, None], low).amax(-3)
+    pooled = x.masked_fill(~mask[..., None, None], float("-inf")).amax(-3)
     return torch.where(set_count(x, mask) > 0, pooled, torch.zeros_like(pooled))
 
 
@@ -94,6 +93,8 @@ class DSSLinear(nn.Module):
     >>> dss(x, mask).shape
     torch.Size([3, 5, 4, 6])
     """
+
+    __jit_unused_properties__ = ["path"]
 
     def __init__(self, basis, in_channels: int, out_channels: int, aggregation: str = "sum",
                  bias: bool = True, support=None, path: str = "auto"):

@@ -157,12 +157,12 @@ class SetNorm(_OrbitStats):
             elements = mask.sum(-1).to(x.dtype)[..., None, None]  # (..., 1, 1)
         count = (elements * self.orbit_sizes.to(x.dtype)).clamp(min=1.0)  # (..., 1, n_orbits)
         mean = self._orbit_sum(xs).sum(-3) / count  # (..., c, n_orbits)
-        centered = x - mean[..., self.labels].unsqueeze(-3)
+        centered = x - mean.index_select(-1, self.labels).unsqueeze(-3)
         sq = centered * centered
         if keep is not None:
             sq = sq.masked_fill(~keep, 0.0)
         var = self._orbit_sum(sq).sum(-3) / count
-        y = self._affine(centered * torch.rsqrt(var + self.eps)[..., self.labels].unsqueeze(-3))
+        y = self._affine(centered * torch.rsqrt(var + self.eps).index_select(-1, self.labels).unsqueeze(-3))
         if mask is not None:
             y = y.masked_fill(~mask[..., None, None], 0.0)
         return y

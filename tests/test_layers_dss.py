@@ -255,3 +255,24 @@ def test_cuda_dss_matches_cpu(aggregation, rng):
     assert assert_equivariant(gpu, H, trials=2, rng=0, set_size=3, masked=True).error < 1e-10
     norm = layers.SetNorm(B, 4).cuda()
     assert norm(gpu.float()(x.float().cuda(), mask.cuda()), mask.cuda()).is_cuda
+
+
+def test_layers_script_and_export(rng):
+    """Every layer compiles with torch.jit.script and torch.export (the export module builds on this)."""
+    H, B = ZOO["direct(symmetric(3),cyclic(4))"]
+    x = torch.randn(2, 3, 2, 7)
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    modules = [layers.DSSLinear(B, 2, 4, aggregation=a) for a in AGGREGATIONS]
+    modules += [layers.SetNorm(B, 2), layers.EquivariantBatchNorm(B, 2).eval()]
+    for module in modules:
+        scripted = torch.jit.script(module)
+        assert torch.allclose(scripted(x, mask), module(x, mask), atol=1e-6)
+    for path in layers.EquivariantLinear(B, 1, 1).available_paths + ["conv", "fft"]:
+        basis = B if path not in ("conv", "fft") else ZOO["cyclic(7)"][1]
+        lin = layers.EquivariantLinear(basis, 2, 3, path=path)
+        xl = torch.randn(4, 2, basis.shape[1])
+        assert torch.allclose(torch.jit.script(lin)(xl), lin(xl), atol=1e-6)
+    pool = layers.InvariantPool(B, "max")
+    assert torch.allclose(torch.jit.script(pool)(x), pool(x))
+    program = torch.export.export(modules[0], (x, mask))
+    assert torch.allclose(program.module()(x, mask), modules[0](x, mask), atol=1e-6)
