@@ -106,15 +106,17 @@ class Circulant(nn.Module):
         n, c = x.shape[0], x.shape[1]
         o = theta_pad.shape[0]
         grid = x.reshape([n, c] + self.shape)
-        use_fft = self.mode == "fft" and x.dtype in (torch.float32, torch.float64)
-        if use_fft or self.ndim > 3:
+        exact = x.dtype in (torch.float32, torch.float64)
+        if (self.mode == "fft" and exact) or self.ndim > 3:
+            # torch.fft has no half-precision CPU kernels: transform in float32 then
             dims = list(range(2, 2 + self.ndim))
-            kappa = theta_pad[:, :, self.full]  # (O, C, *shape)
-            xf = torch.fft.rfftn(grid, dim=dims)
+            work = grid if exact else grid.float()
+            kappa = theta_pad[:, :, self.full].to(work.dtype)  # (O, C, *shape)
+            xf = torch.fft.rfftn(work, dim=dims)
             kf = torch.fft.rfftn(kappa, dim=dims)
             # per frequency an (N, C) @ (C, O) product
             yf = torch.einsum("nc...,oc...->no...", xf, kf)
-            y = torch.fft.irfftn(yf, s=self.shape, dim=dims).reshape(n, o, self.d)
+            y = torch.fft.irfftn(yf, s=self.shape, dim=dims).reshape(n, o, self.d).to(x.dtype)
             return y if bias is None else y + bias
         kernel = theta_pad[:, :, self.taps]  # (O, C, *window)
         padded = F.pad(grid, self.pads, mode="circular")

@@ -83,6 +83,20 @@ def test_conv_and_fft_paths_agree_on_a_wide_grid(rng):
         assert (conv(x) - fft(x)).abs().max() < 1e-12
 
 
+def test_four_axis_grid_runs_fft_in_every_dtype(rng):
+    H = groups.grid_translations((2, 2, 2, 3))
+    B = eqsolve.solve(H)
+    generic = layers.EquivariantLinear(B, 2, 3, path="generic").double()
+    fft = layers.EquivariantLinear(B, 2, 3).double()
+    fft.load_state_dict(generic.state_dict())
+    assert fft.path == "fft(2x2x2x3)" and "conv" not in fft.available_paths  # conv covers 1-3 axes
+    x = torch.from_numpy(rng.standard_normal((3, 2, 24)))
+    assert (fft(x) - generic(x)).abs().max() < 1e-12
+    low = fft.to(torch.bfloat16)
+    assert (low(x.to(torch.bfloat16)).double() - generic(x)).abs().max() < 0.05 * generic(x).abs().max()
+    assert assert_equivariant(fft.double(), H, trials=3, rng=0).error < 1e-10
+
+
 @pytest.mark.parametrize("name", list(SQUARE))
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_equivariance_square(name, dtype):
