@@ -11,6 +11,9 @@ from .dss import DSSLinear
 from .linear import EquivariantLinear
 from .norm import EquivariantBatchNorm, SetNorm
 from .pool import InvariantPool
+from . import baselines, models, train
+from .export import export, load_exported, load_state_dict, save_state_dict
+from .models import count_parameters
 
 __all__: list[str] = [
     "EquivariantLinear",
@@ -19,4 +22,12 @@ __all__: list[str] = [
     "EquivariantBatchNorm",
     "SetNorm",
     "testing",
+    "models",
+    "baselines",
+    "train",
+    "export",
+    "load_exported",
+    "save_state_dict",
+    "load_state_dict",
+    "count_parameters",
 ]

@@ -1,0 +1,632 @@
+"""Export layers and models to artifacts that run with torch alone (no eqsolve, no layers).
+
+Three formats:
+
+============== ======== ==================================================================
+format         suffix   how it is made / loaded with torch only
+============== ======== ==================================================================
+``pt2``        .pt2     ``torch.export.export`` -> ``torch.export.save``;
+                        ``torch.export.load(path).module()``
+``torchscript`` .pt     ``torch.jit.script`` (``torch.jit.trace`` on the example when a
+                        submodule is not scriptable) -> ``torch.jit.save``; ``torch.jit.load``
+``onnx``       .onnx    ``torch.onnx.export(dynamo=True)`` (needs the ``onnx`` and
+                        ``onnxscript`` packages); any ONNX runtime, or ``onnx.reference``
+============== ======== ==================================================================
+
+Dynamic shapes: the batch axis (axis 0 of every input) and, for models on sets of any size,
+the set axis (axis 1 of ``x`` and ``mask``) are exported as dynamic dimensions
+(``torch.export.Dim.AUTO``) in ``pt2`` and ``onnx``; ``torch.export`` specialises sizes 0 and 1,
+so the example is tiled to at least 2 along those axes while tracing (values do not matter:
+the networks have no data-dependent control flow). A scripted TorchScript module is dynamic
+in every axis; a traced one is checked on a second batch size. :class:`ExportResult.dynamic`
+says what each artifact accepts.
+
+Every write is atomic (temporary file next to the target, then a rename) and, with
+``check=True`` (the default), the written file is loaded back and its outputs compared with
+the module's (``rtol = atol = 1e-5`` in float32). Exporting runs the module in eval mode.
+
+Weights alone: :func:`save_state_dict` / :func:`load_state_dict` (``torch.load(weights_only=True)``).
+
+Examples
+--------
+>>> import os, tempfile, torch, eqsolve, layers
+>>> B = eqsolve.solve(eqsolve.groups.cyclic(8))
+>>> net = layers.models.invariant(B, channels=[1, 8], n_classes=3)
+>>> x = torch.randn(2, 5, 1, 8)
+>>> path = os.path.join(tempfile.mkdtemp(), "net.pt2")
+>>> result = layers.export(net, x, path)
+>>> result.format, result.dynamic["x"]
+('pt2', [0, 1])
+>>> program = layers.load_exported(path)
+>>> program(torch.randn(3, 4, 1, 8)).shape
+torch.Size([3, 3])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import importlib.util
+import inspect
+import io
+import json
+import logging
+import os
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from eqsolve import EqsolveError
+from eqsolve._basis import atomic_write
+
+from . import _fastpaths
+from .models import SetNet, count_parameters
+
+FORMATS = ("pt2", "torchscript", "onnx")
+SUFFIXES = {".pt2": "pt2", ".pt": "torchscript", ".ts": "torchscript", ".onnx": "onnx"}
+METADATA_NAME = "eqsolve.json"
+#: tolerance of the round-trip check per dtype: (rtol, atol)
+CHECK_TOLERANCE = {torch.float64: (1e-10, 1e-10), torch.float32: (1e-5, 1e-5), torch.bfloat16: (2e-2, 2e-2),
+                   torch.float16: (2e-3, 2e-3)}
+
+__all__ = [
+    "FORMATS",
+    "ExportResult",
+    "export",
+    "load_exported",
+    "read_metadata",
+    "save_state_dict",
+    "load_state_dict",
+    "onnx_available",
+    "onnx_compatible",
+]
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export` wrote.
+
+    Attributes
+    ----------
+    path, format:
+        The file and its format (``"pt2"``, ``"torchscript"``, ``"onnx"``).
+    method:
+        ``"torch.export"``, ``"torch.jit.script"``, ``"torch.jit.trace"`` or ``"torch.onnx (dynamo)"``.
+    inputs, outputs:
+        Names and shapes of the example inputs and of the module's outputs on them.
+    dynamic:
+        For each input name, the axes the artifact accepts at any size (``"all"`` for a
+        scripted TorchScript module).
+    parameters:
+        Number of parameters of the module.
+    max_abs_error:
+        Largest difference between the loaded artifact and the module on the example (and on a
+        second batch size where the batch is dynamic); None without ``check``.
+    bytes:
+        Size of the written file.
+    notes:
+        Anything worth knowing (why tracing was used, fast paths rewritten for ONNX, ...).
+    """
+
+    path: str
+    format: str
+    method: str
+    inputs: Dict[str, List[int]]
+    outputs: List[List[int]]
+    dynamic: Dict[str, object]
+    parameters: int
+    max_abs_error: Optional[float]
+    bytes: int
+    dtype: str
+    notes: List[str] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, object]:
+        return asdict(self)
+
+
+# -- public API ---------------------------------------------------------------------------------
+def onnx_available() -> bool:
+    """Whether ``torch.onnx.export(dynamo=True)`` can run here (needs ``onnx`` and ``onnxscript``)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxscript"))
+
+
+def export(model: nn.Module, example_input, path, format: Optional[str] = None, *, dynamic: bool = True,
+           check: bool = True, metadata: Optional[Dict[str, object]] = None,
+           opset: Optional[int] = None) -> ExportResult:
+    """Write ``model`` to ``path`` as a program that runs without eqsolve.
+
+    Parameters
+    ----------
+    model:
+        Any ``torch.nn.Module`` (layers, :mod:`layers.models`, :mod:`layers.baselines`).
+    example_input:
+        A tensor or a tuple of tensors, the positional arguments of ``model`` (e.g. ``(x, mask)``).
+    path:
+        Target file. Its directory must exist; an existing file is replaced atomically.
+    format:
+        ``"pt2"``, ``"torchscript"`` or ``"onnx"``; default from the suffix (``.pt2``, ``.pt`` /
+        ``.ts``, ``.onnx``), else ``"pt2"``.
+    dynamic:
+        Export the batch axis (and the set axis of set models) as dynamic dimensions.
+    check:
+        Load the written file and compare its outputs with the module's.
+    metadata:
+        JSON-serialisable dict stored in the artifact (``eqsolve.json`` extra file in pt2 /
+        TorchScript, ``metadata_props`` in ONNX); read it with :func:`read_metadata`.
+    opset:
+        ONNX opset version (default: the exporter's).
+
+    Returns
+    -------
+    ExportResult
+
+    Raises
+    ------
+    EqsolveError
+        Unknown format, missing ``onnx`` package, bad example input, a failed export, or a
+        round-trip check that does not match.
+    """
+    if not isinstance(model, nn.Module):
+        raise EqsolveError(f"export takes a torch.nn.Module, got {type(model).__name__}")
+    path = Path(path)
+    fmt = _format_of(path, format)
+    inputs = _as_inputs(example_input)
+    names = _input_names(model, len(inputs))
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise EqsolveError(f"cannot write {path}: directory {directory} does not exist")
+    if fmt == "onnx" and not onnx_available():
+        raise EqsolveError("ONNX export needs the 'onnx' and 'onnxscript' packages: pip install onnx onnxscript")
+    meta = {"format": fmt, "parameters": count_parameters(model), "inputs": {n: list(t.shape) for n, t in zip(names, inputs)}}
+    if isinstance(model, SetNet):
+        meta.update(model.describe())
+    meta.update(metadata or {})
+    try:
+        meta_text = json.dumps(meta)
+    except (TypeError, ValueError) as err:
+        raise EqsolveError(f"metadata must be JSON-serialisable: {err}") from None
+
+    was_training = model.training
+    model.eval()
+    notes: List[str] = []
+    try:
+        with torch.no_grad():
+            reference = _as_outputs(model(*inputs))
+        dynamic_spec = _dynamic_spec(model, inputs) if dynamic else None
+        if fmt == "pt2":
+            method, dyn = _write_pt2(model, inputs, names, path, dynamic_spec, meta_text)
+        elif fmt == "torchscript":
+            method, dyn = _write_torchscript(model, inputs, names, path, meta_text, notes)
+        else:
+            method, dyn = _write_onnx(model, inputs, names, path, dynamic_spec, meta_text, opset, notes)
+    finally:
+        model.train(was_training)
+
+    error = None
+    if check:
+        error = _check(path, fmt, model, inputs, reference, dyn, notes)
+    return ExportResult(
+        path=str(path), format=fmt, method=method, inputs={n: list(t.shape) for n, t in zip(names, inputs)},
+        outputs=[list(t.shape) for t in reference], dynamic=dyn, parameters=count_parameters(model),
+        max_abs_error=error, bytes=path.stat().st_size, dtype=str(_float_dtype(inputs)).replace("torch.", ""),
+        notes=notes,
+    )
+
+
+def load_exported(path, format: Optional[str] = None):
+    """Load an artifact written by :func:`export`; returns a callable taking tensors.
+
+    ``pt2``: the ``torch.export`` program's ``.module()``; ``torchscript``: ``torch.jit.load``;
+    ``onnx``: a small wrapper running the graph with ``onnxruntime`` when installed, else with
+    ``onnx.reference.ReferenceEvaluator`` (tensors in, tensors out). Nothing is unpickled.
+    """
+    path = Path(path)
+    fmt = _format_of(path, format)
+    if not path.is_file():
+        raise EqsolveError(f"no such file: {path}")
+    try:
+        if fmt == "pt2":
+            with open(path, "rb") as handle:  # a handle: torch.export.load wants a .pt2 suffix on names
+                return torch.export.load(handle).module()
+        if fmt == "torchscript":
+            return torch.jit.load(str(path), map_location="cpu")
+        return OnnxProgram(path)
+    except EqsolveError:
+        raise
+    except Exception as err:  # the loaders raise many types on a bad file
+        raise EqsolveError(f"cannot load {path} as {fmt}: {type(err).__name__}: {err}") from None
+
+
+def read_metadata(path, format: Optional[str] = None) -> Dict[str, object]:
+    """The metadata dict stored by :func:`export` (model, task, parameters, input shapes, ...)."""
+    path = Path(path)
+    fmt = _format_of(path, format)
+    if not path.is_file():
+        raise EqsolveError(f"no such file: {path}")
+    if fmt == "pt2":
+        extra = {METADATA_NAME: ""}
+        with open(path, "rb") as handle:
+            torch.export.load(handle, extra_files=extra)
+        text = extra[METADATA_NAME]
+    elif fmt == "torchscript":
+        extra = {METADATA_NAME: ""}
+        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+        text = extra[METADATA_NAME]
+    else:
+        import onnx
+
+        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        text = props.get(METADATA_NAME, "")
+    if isinstance(text, bytes):
+        text = text.decode()
+    return json.loads(text) if text else {}
+
+
+def save_state_dict(model: nn.Module, path) -> None:
+    """Write ``model.state_dict()`` to ``path`` with ``torch.save``, atomically.
+
+    Only tensors are stored, so :func:`load_state_dict` reads it with ``weights_only=True``.
+    """
+    if not isinstance(model, nn.Module):
+        raise EqsolveError(f"save_state_dict takes a torch.nn.Module, got {type(model).__name__}")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    atomic_write(path, lambda handle: torch.save(state, handle))
+
+
+def load_state_dict(model: nn.Module, path, strict: bool = True, map_location="cpu") -> nn.Module:
+    """Load weights written by :func:`save_state_dict` into ``model`` (``torch.load(weights_only=True)``).
+
+    Raises ``EqsolveError`` when the file is missing or unreadable, or (``strict``) when its
+    keys or shapes do not match the model's, naming the first mismatch.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise EqsolveError(f"no such file: {path}")
+    try:
+        state = torch.load(str(path), map_location=map_location, weights_only=True)
+    except Exception as err:
+        raise EqsolveError(f"cannot read weights from {path}: {type(err).__name__}: {err}") from None
+    if not isinstance(state, dict):
+        raise EqsolveError(f"{path} does not hold a state_dict (got {type(state).__name__})")
+    own = model.state_dict()
+    if strict:
+        missing = sorted(set(own) - set(state))
+        extra = sorted(set(state) - set(own))
+        if missing or extra:
+            raise EqsolveError(f"{path} does not match the model: missing keys {missing[:5]}, unexpected keys {extra[:5]}")
+    for key, value in state.items():
+        if key in own and tuple(own[key].shape) != tuple(value.shape):
+            raise EqsolveError(
+                f"{path}: {key} has shape {tuple(value.shape)}, the model expects {tuple(own[key].shape)}"
+            )
+    model.load_state_dict(state, strict=strict)
+    return model
+
+
+def onnx_compatible(model: nn.Module) -> Tuple[nn.Module, List[str]]:
+    """A copy of ``model`` whose fast paths all have ONNX kernels, and what was changed.
+
+    The FFT path of translation-group layers multiplies complex spectra, which ONNX cannot
+    express: those executors run as circular convolutions instead (same numbers, up to
+    rounding), or as the generic gather for grids of more than 3 axes.
+    """
+    changed: List[str] = []
+    if not any(isinstance(m, _fastpaths.Circulant) and m.mode == "fft" for m in model.modules()):
+        return model, changed
+    model = copy.deepcopy(model)
+    for name, module in model.named_modules():
+        kernel = getattr(module, "kernel", None)
+        if isinstance(kernel, _fastpaths.Circulant) and kernel.mode == "fft" and kernel.ndim > 3:
+            module.kernel = _fastpaths.Generic(module.orbit_index.cpu().numpy()).to(module.orbit_index.device)
+            changed.append(f"{name}: fft -> generic")
+    for name, module in model.named_modules():
+        if isinstance(module, _fastpaths.Circulant) and module.mode == "fft":
+            module.mode = "conv"
+            changed.append(f"{name}: fft -> conv")
+    return model, changed
+
+
+class OnnxProgram:
+    """Runs an ONNX file on tensors: ``onnxruntime`` when installed, else ``onnx.reference``."""
+
+    def __init__(self, path):
+        import numpy as np  # noqa: F401  (the reference evaluator works on numpy arrays)
+        import onnx
+
+        self.path = str(path)
+        model = onnx.load(self.path)
+        self.input_names = [i.name for i in model.graph.input]
+        try:
+            import onnxruntime
+
+            session = onnxruntime.InferenceSession(self.path, providers=["CPUExecutionProvider"])
+            self.backend = "onnxruntime"
+            self._run = lambda feeds: session.run(None, feeds)
+        except ImportError:
+            from onnx.reference import ReferenceEvaluator
+
+            evaluator = ReferenceEvaluator(model)
+            self.backend = "onnx.reference"
+            self._run = lambda feeds: evaluator.run(None, feeds)
+
+    def __call__(self, *args):
+        if len(args) != len(self.input_names):
+            raise EqsolveError(f"{self.path} takes {len(self.input_names)} inputs {self.input_names}, got {len(args)}")
+        feeds = {name: (a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a)
+                 for name, a in zip(self.input_names, args)}
+        outs = [torch.from_numpy(o.copy()) for o in self._run(feeds)]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def __repr__(self) -> str:
+        return f"OnnxProgram({self.path!r}, inputs={self.input_names}, backend={self.backend!r})"
+
+
+# -- writers ------------------------------------------------------------------------------------
+def _write_pt2(model, inputs, names, path, spec, meta_text):
+    trace_inputs = _tiled(inputs, spec)
+    try:
+        with _quiet():
+            program = torch.export.export(model, tuple(trace_inputs), dynamic_shapes=_shapes_arg(spec, names))
+    except EqsolveError:
+        raise
+    except Exception as err:
+        raise EqsolveError(f"torch.export failed for {type(model).__name__}: {type(err).__name__}: {_first_line(err)}") from None
+    dyn = _dynamic_axes(program, names)
+    atomic_write(path, lambda handle: torch.export.save(program, handle, extra_files={METADATA_NAME: meta_text}))
+    return "torch.export", dyn
+
+
+def _write_torchscript(model, inputs, names, path, meta_text, notes):
+    try:
+        with _quiet():
+            module = torch.jit.script(model)
+        method, dyn = "torch.jit.script", {n: "all" for n in names}
+    except Exception as err:  # scripting failed: fall back to tracing the example
+        notes.append(f"torch.jit.script failed ({_first_line(err)}); traced on the example instead")
+        try:
+            with _quiet():
+                module = torch.jit.trace(model, tuple(inputs), check_trace=False)
+        except Exception as err2:
+            raise EqsolveError(
+                f"TorchScript export failed for {type(model).__name__}: script: {_first_line(err)}; "
+                f"trace: {type(err2).__name__}: {_first_line(err2)}"
+            ) from None
+        method, dyn = "torch.jit.trace", {n: [0] for n in names}
+    buffer = io.BytesIO()
+    torch.jit.save(module, buffer, _extra_files={METADATA_NAME: meta_text})
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
+    return method, dyn
+
+
+def _write_onnx(model, inputs, names, path, spec, meta_text, opset, notes):
+    import onnx
+
+    model, changed = onnx_compatible(model)
+    if changed:
+        notes.append("for ONNX, " + "; ".join(changed))
+    trace_inputs = _tiled(inputs, spec)
+    kwargs = {"dynamo": True, "input_names": names, "output_names": _output_names(model, inputs),
+              "dynamic_shapes": _shapes_arg(spec, names), "verbose": False}
+    if opset is not None:
+        kwargs["opset_version"] = int(opset)
+    try:
+        with _quiet():
+            program = torch.onnx.export(model, tuple(trace_inputs), **kwargs)
+    except Exception as err:
+        raise EqsolveError(f"ONNX export failed for {type(model).__name__}: {type(err).__name__}: {_first_line(err)}") from None
+    proto = program.model_proto
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = METADATA_NAME, meta_text
+    dyn: Dict[str, object] = {}
+    for value in proto.graph.input:
+        dims = value.type.tensor_type.shape.dim
+        dyn[value.name] = [i for i, dim in enumerate(dims) if dim.dim_param]
+    atomic_write(path, lambda handle: handle.write(proto.SerializeToString()))
+    onnx.checker.check_model(str(path))
+    return "torch.onnx (dynamo)", dyn
+
+
+def _check(path, fmt, model, inputs, reference, dyn, notes) -> float:
+    """Load ``path`` and compare it with the module on the example; where axes are claimed
+    dynamic, also on an example one larger along each of them. A program that fails there has
+    its claim withdrawn (``dyn`` is emptied, with a note); a mismatch on the example raises."""
+    program = load_exported(path, fmt)
+    dtype = _float_dtype(inputs)
+    rtol, atol = CHECK_TOLERANCE.get(dtype, (1e-5, 1e-5))
+    worst = _compare(program, fmt, inputs, reference, rtol, atol)
+    axes = _claimed_axes(model, inputs, dyn)
+    if any(axes.values()):
+        bigger = _grown(inputs, axes)
+        with torch.no_grad():
+            expected = _as_outputs(model(*bigger))
+        try:
+            worst = max(worst, _compare(program, fmt, bigger, expected, rtol, atol))
+        except EqsolveError as err:
+            notes.append(f"not dynamic after all ({err}); use inputs of the example's shapes")
+            for name in dyn:
+                dyn[name] = []
+    return worst
+
+
+def _compare(program, fmt, args, expected, rtol, atol) -> float:
+    with torch.no_grad():
+        try:
+            got = _as_outputs(program(*args))
+        except Exception as err:
+            raise EqsolveError(
+                f"the exported {fmt} program fails on inputs of shape {[list(a.shape) for a in args]}: "
+                f"{type(err).__name__}: {_first_line(err)}"
+            ) from None
+    if len(got) != len(expected):
+        raise EqsolveError(f"the exported {fmt} program returns {len(got)} outputs, the module {len(expected)}")
+    worst = 0.0
+    for g, e in zip(got, expected):
+        g = g.to(e.device)
+        if tuple(g.shape) != tuple(e.shape):
+            raise EqsolveError(f"the exported {fmt} program returns shape {list(g.shape)}, the module {list(e.shape)}")
+        if not e.is_floating_point():
+            if not torch.equal(g, e):
+                raise EqsolveError(f"the exported {fmt} program's outputs differ from the module's")
+            continue
+        finite = torch.isfinite(e)
+        if not torch.equal(finite, torch.isfinite(g)) or not torch.equal(e[~finite], g[~finite].to(e.dtype)):
+            raise EqsolveError(f"the exported {fmt} program's infinities differ from the module's")
+        if finite.any():
+            e64, g64 = e[finite].double(), g[finite].double()
+            err = (e64 - g64).abs().max().item()
+            worst = max(worst, err)
+            if not torch.allclose(g64, e64, rtol=rtol, atol=atol):
+                raise EqsolveError(
+                    f"the exported {fmt} program differs from the module by {err:.3g} on inputs of shape "
+                    f"{[list(a.shape) for a in args]} (rtol {rtol:g}, atol {atol:g})"
+                )
+    return worst
+
+
+def _claimed_axes(model, inputs, dyn) -> Dict[int, List[int]]:
+    names = list(dyn)
+    spec = _dynamic_spec(model, inputs)
+    claimed: Dict[int, List[int]] = {}
+    for i in range(len(inputs)):
+        axes = dyn.get(names[i], []) if i < len(names) else []
+        claimed[i] = list(spec.get(i, [])) if axes == "all" else list(axes)
+    return claimed
+
+
+def _grown(inputs, axes) -> List[torch.Tensor]:
+    """The example one larger along each dynamic axis (its first slice repeated at the end)."""
+    out = []
+    for i, t in enumerate(inputs):
+        for axis in axes.get(i, []):
+            if t.shape[axis] > 0:
+                t = torch.cat([t, t.narrow(axis, 0, 1)], dim=axis)
+        out.append(t)
+    return out
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _format_of(path: Path, format: Optional[str]) -> str:
+    if format is not None:
+        if format not in FORMATS:
+            raise EqsolveError(f"unknown export format {format!r}; expected one of {', '.join(map(repr, FORMATS))}")
+        return format
+    return SUFFIXES.get(path.suffix.lower(), "pt2")
+
+
+def _as_inputs(example_input) -> List[torch.Tensor]:
+    items = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
+    if not items:
+        raise EqsolveError("example_input must be a tensor or a non-empty tuple of tensors")
+    for i, item in enumerate(items):
+        if not isinstance(item, torch.Tensor):
+            raise EqsolveError(f"example_input[{i}] must be a torch.Tensor, got {type(item).__name__}")
+    return items
+
+
+def _as_outputs(out) -> List[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)) and all(isinstance(o, torch.Tensor) for o in out):
+        return list(out)
+    raise EqsolveError(f"export needs a module returning a tensor or a tuple of tensors, got {type(out).__name__}")
+
+
+def _input_names(model: nn.Module, count: int) -> List[str]:
+    try:
+        params = [p for p in inspect.signature(model.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    if len(params) < count:
+        if params and any(p.kind == p.VAR_POSITIONAL for p in inspect.signature(model.forward).parameters.values()):
+            return [f"input_{i}" for i in range(count)]
+        raise EqsolveError(
+            f"example_input has {count} tensors but {type(model).__name__}.forward takes {len(params)} positional arguments"
+        )
+    return [p.name for p in params[:count]]
+
+
+def _output_names(model, inputs) -> List[str]:
+    with torch.no_grad():
+        outs = _as_outputs(model(*inputs))
+    return ["y"] if len(outs) == 1 else [f"y{i}" for i in range(len(outs))]
+
+
+def _float_dtype(inputs) -> torch.dtype:
+    for t in inputs:
+        if t.is_floating_point():
+            return t.dtype
+    return torch.float32
+
+
+def _dynamic_spec(model, inputs) -> Dict[int, List[int]]:
+    """Axes to export as dynamic, per input index: the batch (axis 0) of every input with
+    ndim >= 1, and axis 1 of ``x`` / ``mask`` for set models of any set size."""
+    set_axis = isinstance(model, SetNet) and model.n is None
+    spec: Dict[int, List[int]] = {}
+    for i, t in enumerate(inputs):
+        axes = [0] if t.dim() >= 1 else []
+        if set_axis and t.dim() >= 2:
+            axes.append(1)
+        spec[i] = axes
+    return spec
+
+
+def _shapes_arg(spec, names):
+    if spec is None:
+        return None
+    return {name: {axis: torch.export.Dim.AUTO for axis in spec.get(i, [])} for i, name in enumerate(names)}
+
+
+def _tiled(inputs, spec) -> List[torch.Tensor]:
+    """Inputs repeated to size >= 2 along their dynamic axes (torch.export specialises 0 and 1)."""
+    if spec is None:
+        return list(inputs)
+    out = []
+    for i, t in enumerate(inputs):
+        for axis in spec.get(i, []):
+            if 0 < t.shape[axis] < 2:
+                reps = [1] * t.dim()
+                reps[axis] = 2
+                t = t.repeat(reps)
+        out.append(t)
+    return out
+
+
+def _dynamic_axes(program, names) -> Dict[str, List[int]]:
+    placeholders = {node.name: node for node in program.graph.nodes if node.op == "placeholder"}
+    user = list(program.graph_signature.user_inputs)
+    dyn: Dict[str, List[int]] = {}
+    for name, graph_name in zip(names, user):
+        node = placeholders.get(graph_name)
+        val = None if node is None else node.meta.get("val")
+        shape = getattr(val, "shape", ())
+        dyn[name] = [i for i, s in enumerate(shape) if not isinstance(s, int)]
+    return dyn
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:300] if text else type(err).__name__
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the exporters' warnings and log lines (they go to stderr even on success)."""
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._export", "torch.fx",
+                                                    "torch._dynamo", "onnxscript")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+                yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
