@@ -192,6 +192,28 @@ def setup_grid(n, c, side, device, dtype):
     return ours, base, torch.randn(n, c, side * side)
 
 
+class DenseLinear(nn.Module):
+    """nn.Linear on the flattened (channels x points) signal, with our expanded W (information)."""
+
+    def __init__(self, lin: layers.EquivariantLinear):
+        super().__init__()
+        o, c, p, q = lin.dense_weight().shape
+        self.linear = nn.Linear(c * q, o * p)
+        with torch.no_grad():
+            self.linear.weight.copy_(lin.dense_weight().permute(0, 2, 1, 3).reshape(o * p, c * q))
+            self.linear.bias.copy_(lin.dense_bias().reshape(-1))
+        self.shape = (o, p)
+
+    def forward(self, x):
+        return self.linear(x.reshape(x.shape[0], -1)).reshape(x.shape[0], *self.shape)
+
+
+def setup_generic(n, c, device, dtype):
+    B = eqsolve.solve(groups.subsets(groups.symmetric(16), 2))  # Johnson scheme: no fast path
+    ours = layers.EquivariantLinear(B, c, c)
+    return ours, DenseLinear(ours), torch.randn(n, c, B.shape[1])
+
+
 # -- timing ------------------------------------------------------------------------------------
 def sync(device):
     if device.type == "cuda":
@@ -237,6 +259,8 @@ ROWS = [
      lambda dev, dt: setup_fft(64, 25, 64, 100, dev, dt), None),
     ("DSSLinear(sum) (same as row 2)", "2 hand-written rFFT convs + sum",
      lambda dev, dt: setup_fft_dss(64, 25, 64, 100, dev, dt), None),
+    ("subsets(S_16, 2) (d=120) EquivariantLinear 16->16", "nn.Linear with the same dense W",
+     lambda dev, dt: setup_generic(64, 16, dev, dt), None),
 ]
 
 

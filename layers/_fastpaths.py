@@ -364,7 +364,12 @@ def _blocks_candidate(table, c_in, c_out, out_labels, in_labels) -> Optional[Can
         built = [Block(out_sets[a], in_sets[b], best.build()) for a, b, best, _ in plans if best is not None]
         return Blocks(built, table.shape[0], summary)
 
-    summary = f"{n_out}x{n_in}: " + ", ".join(name for *_, name in plans)
+    names = [name for *_, name in plans]
+    if len(names) <= 8:
+        summary = f"{n_out}x{n_in}: " + ", ".join(names)
+    else:  # long lists: count each kind
+        kinds = sorted(set(names), key=names.index)
+        summary = f"{n_out}x{n_in}: " + ", ".join(f"{names.count(k)} {k}" for k in kinds)
     return Candidate("blocks", cost, build)
 
 
