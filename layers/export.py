@@ -61,7 +61,7 @@ import torch
 from torch import nn
 
 from eqsolve import EqsolveError
-from eqsolve._basis import atomic_write
+from eqsolve._basis import atomic_write as _atomic_write
 
 from . import _fastpaths
 from .models import SetNet, count_parameters
@@ -509,6 +509,15 @@ def _grown(inputs, axes) -> List[torch.Tensor]:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+def atomic_write(path, write) -> None:
+    """``write(handle)`` into a temp file next to ``path``, renamed into place; the file gets the
+    usual ``0666 & ~umask`` mode (temp files are created ``0600``)."""
+    _atomic_write(path, write)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def _format_of(path: Path, format: Optional[str]) -> str:
     if format is not None:
         if format not in FORMATS:

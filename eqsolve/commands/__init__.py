@@ -1,5 +1,5 @@
 """Subcommands of the ``eqsolve`` CLI, one module each (``register(subparsers)``)."""
 
-from . import count, demo, solve
+from . import count, demo, export, solve
 
-COMMANDS = [demo, solve, count]
+COMMANDS = [demo, solve, count, export]

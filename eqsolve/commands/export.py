@@ -1,0 +1,197 @@
+"""``eqsolve export``: build a DSS model (or a baseline) for a group and write it as a torch program."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, print_json, print_table
+
+HELP = "build a DSS network (or a baseline) for a group and export it (torch.export, TorchScript, ONNX)"
+MODELS = ("dss-invariant", "dss-selection", "dss-merging", "dss-equivariant", "mlp", "deepsets", "siamese",
+          "siamese-ds")
+TASKS = ("invariant", "selection", "merging", "equivariant")
+FORMATS = ("pt2", "torchscript", "onnx")
+DTYPES = ("float32", "float64", "bfloat16")
+SUFFIX_FORMATS = {".pt2": "pt2", ".pt": "torchscript", ".ts": "torchscript", ".onnx": "onnx"}
+EXAMPLES = """\
+models:
+  dss-invariant     sets -> class logits, invariant to S_n x H
+  dss-selection     sets -> one score per element (permutes with the set, H-invariant)
+  dss-merging       sets -> one (out_channels, d) signal, H-equivariant, S_n-invariant
+  dss-equivariant   sets -> (n, out_channels, d), S_n x H-equivariant
+  mlp, deepsets, siamese, siamese-ds
+                    the paper's baselines for --task; unless --width is given, their width is
+                    chosen so that their parameter count matches the DSS model of --channels
+
+The example input is a random (batch, n, channels[0], d) tensor; the batch (and, for set
+models, the set size) stays dynamic in pt2 and ONNX programs. The artifact runs with torch
+alone: torch.export.load(path).module(), torch.jit.load(path), or any ONNX runtime.
+
+examples:
+  eqsolve export --group cyclic:100 --model dss-invariant --channels 1 64 64 --classes 3 --out net.pt2
+  eqsolve export --group dihedral:8 --model dss-equivariant --channels 2 16 --out-channels 2 --out net.pt --format torchscript
+  eqsolve export --gap "(1,2,3,4,5,6)" --model dss-selection --channels 1 8 --mask --out sel.onnx
+  eqsolve export --group grid:8x8 --model siamese --task merging --channels 1 16 16 --out base.pt2 --json
+"""
+
+
+def register(sub) -> None:
+    parser = sub.add_parser(
+        "export", help=HELP, description=HELP + "\n\n" + GROUP_HELP, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_group_arguments(parser)
+    parser.add_argument("--model", choices=MODELS, default="dss-invariant", help="architecture (default dss-invariant)")
+    parser.add_argument("--task", choices=TASKS, default="invariant",
+                        help="task of a baseline model (the dss-* models name theirs; default invariant)")
+    parser.add_argument("--channels", type=int, nargs="+", default=[1, 64, 64], metavar="C",
+                        help="input channels then the width of each layer (default 1 64 64)")
+    parser.add_argument("--classes", type=int, default=3, metavar="K", help="logits of invariant models (default 3)")
+    parser.add_argument("--out-channels", type=int, default=1, metavar="C",
+                        help="output channels of merging / equivariant models (default 1)")
+    parser.add_argument("--aggregation", default="sum", choices=("sum", "mean", "max", "aittala", "sridhar"),
+                        help="DSS aggregation (default sum)")
+    parser.add_argument("--norm", default="none", choices=("none", "set", "batch"),
+                        help="equivariant normalisation after each DSS layer but the last (default none)")
+    parser.add_argument("--width", type=int, metavar="W",
+                        help="hidden width of a baseline (default: match the DSS model's parameter count)")
+    parser.add_argument("--n", type=int, default=10, metavar="N",
+                        help="set size of the example input (the MLP baseline is fixed to it; default 10)")
+    parser.add_argument("--batch", type=int, default=2, metavar="B", help="batch of the example input (default 2)")
+    parser.add_argument("--mask", action="store_true",
+                        help="export the (x, mask) signature: mask (batch, n) bool marks real elements")
+    parser.add_argument("--format", choices=FORMATS, help="pt2 | torchscript | onnx (default: from the --out suffix)")
+    parser.add_argument("--dtype", choices=DTYPES, default="float32", help="parameter and input dtype (default float32)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the example input (default 0)")
+    parser.add_argument("--weights", metavar="FILE", help="also write the state_dict to FILE (torch.save, tensors only)")
+    parser.add_argument("--out", required=True, metavar="FILE", help="file to write (.pt2, .pt, .onnx)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.set_defaults(handler=run)
+
+
+def _check_args(args) -> str:
+    from .._errors import EqsolveError
+
+    if len(args.channels) < 2:
+        raise EqsolveError(f"--channels needs the input channels and at least one layer width, got {args.channels}")
+    for i, c in enumerate(args.channels):
+        if c < 1:
+            raise EqsolveError(f"--channels must all be >= 1, got {c} at position {i}")
+    for flag in ("classes", "out_channels", "n", "batch"):
+        value = getattr(args, flag)
+        if value < 1:
+            raise EqsolveError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
+    if args.width is not None and args.width < 1:
+        raise EqsolveError(f"--width must be >= 1, got {args.width}")
+    if args.width is not None and args.model.startswith("dss-"):
+        raise EqsolveError("--width applies to the baselines; the dss-* models take --channels")
+    out = Path(args.out)
+    suffix_format = SUFFIX_FORMATS.get(out.suffix.lower())
+    fmt = args.format or suffix_format or "pt2"
+    if args.format and suffix_format and suffix_format != args.format:
+        raise EqsolveError(f"--out {args.out} has the suffix of a {suffix_format} file, but --format is {args.format}")
+    directory = out.parent if str(out.parent) else Path(".")
+    if not directory.is_dir():
+        raise EqsolveError(f"cannot write {args.out}: directory {directory} does not exist")
+    return fmt
+
+
+def build_model(args, basis):
+    """The module named by ``--model`` (and the task it solves)."""
+    import layers
+
+    channels = list(args.channels)
+    norm = None if args.norm == "none" else args.norm
+    if args.model.startswith("dss-"):
+        task = args.model[len("dss-"):]
+        model = layers.models.build(basis, task, channels, n_classes=args.classes, out_channels=args.out_channels,
+                                    aggregation=args.aggregation, norm=norm)
+        return model, task
+    task = args.task
+    name = "siamese+ds" if args.model == "siamese-ds" else args.model
+    kwargs = dict(n=args.n, in_channels=channels[0], n_classes=args.classes, out_channels=args.out_channels,
+                  aggregation=args.aggregation)
+    depth = len(channels) - 1
+    if args.width is not None:
+        return layers.baselines.build(name, basis, task, args.width, depth, **kwargs), task
+    reference = layers.models.build(basis, task, channels, n_classes=args.classes, out_channels=args.out_channels,
+                                    aggregation=args.aggregation, norm=norm)
+    target = layers.count_parameters(reference)
+    return layers.baselines.matched(name, basis, task, target, depth, **kwargs), task
+
+
+def run(args) -> int:
+    import numpy as np
+    import torch
+
+    import eqsolve
+    import layers
+
+    fmt = _check_args(args)
+    group = group_from_args(args)
+    if group.degree < 1:
+        raise eqsolve.EqsolveError("export needs a group on at least one point")
+    basis = eqsolve.solve(group)
+    torch.manual_seed(args.seed)
+    model, task = build_model(args, basis)
+    dtype = getattr(torch, args.dtype)
+    model = model.to(dtype)
+    rng = np.random.default_rng(args.seed)
+    x = torch.as_tensor(rng.standard_normal((args.batch, args.n, args.channels[0], group.degree)), dtype=dtype)
+    example = (x,)
+    if args.mask:
+        keep = rng.random((args.batch, args.n)) < 0.8
+        keep[:, 0] = True
+        example = (x, torch.as_tensor(keep))
+    label = group_label(group, args)
+    metadata = {"group": label, "degree": group.degree, "dimension": basis.dim, "dtype": args.dtype}
+    result = layers.export(model, example, args.out, format=fmt, metadata=metadata)
+    if args.weights:
+        layers.save_state_dict(model, args.weights)
+    record = {
+        "group": label,
+        "degree": group.degree,
+        "dimension": basis.dim,
+        "model": args.model,
+        "task": task,
+        "parameters": result.parameters,
+        "input": {name: shape for name, shape in result.inputs.items()},
+        "output": result.outputs[0] if len(result.outputs) == 1 else result.outputs,
+        "dynamic": result.dynamic,
+        "format": result.format,
+        "method": result.method,
+        "dtype": args.dtype,
+        "max_abs_error": result.max_abs_error,
+        "bytes": result.bytes,
+        "out": str(args.out),
+    }
+    if args.model.startswith("dss-"):
+        record["channels"] = list(args.channels)
+        record["aggregation"] = args.aggregation
+    else:
+        record["width"] = model.config.get("width")
+    if args.weights:
+        record["weights"] = args.weights
+    if result.notes:
+        record["notes"] = result.notes
+    if args.json:
+        print_json(record)
+        return 0
+    rows = []
+    for key, value in record.items():
+        if key == "input":
+            value = ", ".join(f"{k} {tuple(v)}" for k, v in value.items())
+        elif key == "dynamic":
+            value = ", ".join(f"{k}: {'all axes' if v == 'all' else ('axes ' + str(v) if v else 'none')}"
+                              for k, v in value.items())
+        elif key == "output":
+            value = tuple(value)
+        elif key == "max_abs_error":
+            value = "not checked" if value is None else f"{value:.3g} (reloaded and compared)"
+        elif key == "notes":
+            value = "; ".join(value)
+        rows.append((key, value))
+    print(f"wrote {args.out}: {task} {args.model} model, {result.parameters} parameters, {result.format}")
+    print_table(rows)
+    return 0
