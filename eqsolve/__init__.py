@@ -22,6 +22,7 @@ from ._errors import (
     ProblemTooLargeError,
 )
 from ._group import Action, PermutationGroup
+from ._sampling import random_elements
 from ._solve import solve
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "solve",
     "count",
     "load",
+    "random_elements",
     "groups",
     "EqsolveError",
     "NotABijectionError",
