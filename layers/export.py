@@ -334,7 +334,6 @@ class OnnxProgram:
     """Runs an ONNX file on tensors: ``onnxruntime`` when installed, else ``onnx.reference``."""
 
     def __init__(self, path):
-        import numpy as np  # noqa: F401  (the reference evaluator works on numpy arrays)
         import onnx
 
         self.path = str(path)
@@ -356,13 +355,33 @@ class OnnxProgram:
     def __call__(self, *args):
         if len(args) != len(self.input_names):
             raise EqsolveError(f"{self.path} takes {len(self.input_names)} inputs {self.input_names}, got {len(args)}")
-        feeds = {name: (a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a)
-                 for name, a in zip(self.input_names, args)}
-        outs = [torch.from_numpy(o.copy()) for o in self._run(feeds)]
+        feeds = {name: _to_numpy(a) for name, a in zip(self.input_names, args)}
+        outs = [_from_numpy(o) for o in self._run(feeds)]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def __repr__(self) -> str:
         return f"OnnxProgram({self.path!r}, inputs={self.input_names}, backend={self.backend!r})"
+
+
+def _to_numpy(a):
+    """Tensor -> numpy; bfloat16 through ``ml_dtypes`` (installed with onnx)."""
+    if not isinstance(a, torch.Tensor):
+        return a
+    a = a.detach().cpu()
+    if a.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return a.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return a.numpy()
+
+
+def _from_numpy(o) -> torch.Tensor:
+    import numpy as np
+
+    o = np.ascontiguousarray(o)
+    if o.dtype.name == "bfloat16":
+        return torch.from_numpy(o.view(np.int16).copy()).view(torch.bfloat16)
+    return torch.from_numpy(o.copy())
 
 
 # -- writers ------------------------------------------------------------------------------------
@@ -434,7 +453,8 @@ def _check(path, fmt, model, inputs, reference, dyn, notes) -> float:
     """Load ``path`` and compare it with the module on the example; where axes are claimed
     dynamic, also on an example one larger along each of them. A program that fails there has
     its claim withdrawn (``dyn`` is emptied, with a note); a mismatch on the example raises."""
-    program = load_exported(path, fmt)
+    with _quiet():
+        program = load_exported(path, fmt)
     dtype = _float_dtype(inputs)
     rtol, atol = CHECK_TOLERANCE.get(dtype, (1e-5, 1e-5))
     worst = _compare(program, fmt, inputs, reference, rtol, atol)
