@@ -48,14 +48,14 @@ import contextlib
 import copy
 import importlib.util
 import inspect
-import io
 import json
 import logging
 import os
+import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -193,26 +193,32 @@ def export(model: nn.Module, example_input, path, format: Optional[str] = None, 
     was_training = model.training
     model.eval()
     notes: List[str] = []
+    tmp = _temp_path(path)
     try:
-        with torch.no_grad():
-            reference = _as_outputs(model(*inputs))
-        dynamic_spec = _dynamic_spec(model, inputs) if dynamic else None
-        if fmt == "pt2":
-            method, dyn = _write_pt2(model, inputs, names, path, dynamic_spec, meta_text)
-        elif fmt == "torchscript":
-            method, dyn = _write_torchscript(model, inputs, names, path, meta_text, notes)
-        else:
-            method, dyn = _write_onnx(model, inputs, names, path, dynamic_spec, meta_text, opset, notes)
-    finally:
-        model.train(was_training)
-
-    error = None
-    if check:
-        error = _check(path, fmt, model, inputs, reference, dyn, notes)
+        try:
+            with torch.no_grad():
+                reference = _as_outputs(model(*inputs))
+            dynamic_spec = _dynamic_spec(model, inputs) if dynamic else None
+            if fmt == "pt2":
+                method, dyn = _write_pt2(model, inputs, names, tmp, dynamic_spec, meta_text)
+            elif fmt == "torchscript":
+                method, dyn = _write_torchscript(model, inputs, names, tmp, meta_text, notes)
+            else:
+                method, dyn = _write_onnx(model, inputs, names, tmp, dynamic_spec, meta_text, opset, notes)
+        finally:
+            model.train(was_training)
+        error = _check(tmp, fmt, model, inputs, reference, dyn, notes) if check else None
+        size = tmp.stat().st_size
+        os.replace(tmp, path)  # only a checked file replaces the target
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    _chmod_default(path)
     return ExportResult(
         path=str(path), format=fmt, method=method, inputs={n: list(t.shape) for n, t in zip(names, inputs)},
         outputs=[list(t.shape) for t in reference], dynamic=dyn, parameters=count_parameters(model),
-        max_abs_error=error, bytes=path.stat().st_size, dtype=str(_float_dtype(inputs)).replace("torch.", ""),
+        max_abs_error=error, bytes=size, dtype=str(_float_dtype(inputs)).replace("torch.", ""),
         notes=notes,
     )
 
@@ -395,7 +401,8 @@ def _write_pt2(model, inputs, names, path, spec, meta_text):
     except Exception as err:
         raise EqsolveError(f"torch.export failed for {type(model).__name__}: {type(err).__name__}: {_first_line(err)}") from None
     dyn = _dynamic_axes(program, names)
-    atomic_write(path, lambda handle: torch.export.save(program, handle, extra_files={METADATA_NAME: meta_text}))
+    with open(path, "wb") as handle:
+        torch.export.save(program, handle, extra_files={METADATA_NAME: meta_text})
     return "torch.export", dyn
 
 
@@ -415,9 +422,8 @@ def _write_torchscript(model, inputs, names, path, meta_text, notes):
                 f"trace: {type(err2).__name__}: {_first_line(err2)}"
             ) from None
         method, dyn = "torch.jit.trace", {n: [0] for n in names}
-    buffer = io.BytesIO()
-    torch.jit.save(module, buffer, _extra_files={METADATA_NAME: meta_text})
-    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
+    with _quiet(), open(path, "wb") as handle:
+        torch.jit.save(module, handle, _extra_files={METADATA_NAME: meta_text})
     return method, dyn
 
 
@@ -444,7 +450,8 @@ def _write_onnx(model, inputs, names, path, spec, meta_text, opset, notes):
     for value in proto.graph.input:
         dims = value.type.tensor_type.shape.dim
         dyn[value.name] = [i for i, dim in enumerate(dims) if dim.dim_param]
-    atomic_write(path, lambda handle: handle.write(proto.SerializeToString()))
+    with open(path, "wb") as handle:
+        handle.write(proto.SerializeToString())
     onnx.checker.check_model(str(path))
     return "torch.onnx (dynamo)", dyn
 
@@ -530,10 +537,21 @@ def _grown(inputs, axes) -> List[torch.Tensor]:
 
 # -- helpers ------------------------------------------------------------------------------------
 def atomic_write(path, write) -> None:
-    """``write(handle)`` into a temp file next to ``path``, renamed into place; the file gets the
-    usual ``0666 & ~umask`` mode (temp files are created ``0600``)."""
+    """``write(handle)`` into a temp file next to ``path``, renamed into place."""
     _atomic_write(path, write)
-    umask = os.umask(0)
+    _chmod_default(path)
+
+
+def _temp_path(path: Path) -> Path:
+    """A fresh, empty file next to ``path`` (same file system, so the rename is atomic)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(tmp)
+
+
+def _chmod_default(path) -> None:
+    """Give ``path`` the mode a plain ``open`` would (``0666 & ~umask``); temp files are ``0600``."""
+    umask = os.umask(0o022)
     os.umask(umask)
     os.chmod(path, 0o666 & ~umask)
 

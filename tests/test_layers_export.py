@@ -289,11 +289,31 @@ def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
         f.write(b"half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(torch.export, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
-        layers.export(net, torch.randn(2, 3, 1, 4), target)
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.export, "save", broken_save)
+        with pytest.raises(OSError, match="disk full"):
+            layers.export(net, torch.randn(2, 3, 1, 4), target)
     assert target.read_bytes() == b"previous version"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.pt2"]
+
+    def wrong_numbers(*args, **kwargs):
+        raise EqsolveError("the exported pt2 program differs from the module by 1")
+
+    with monkeypatch.context() as patch:  # a file that fails its check never replaces the target
+        patch.setattr(export_module, "_compare", wrong_numbers)
+        with pytest.raises(EqsolveError, match="differs"):
+            layers.export(net, torch.randn(2, 3, 1, 4), target)
+    assert target.read_bytes() == b"previous version"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.pt2"]
+    result = layers.export(net, torch.randn(2, 3, 1, 4), target)
+    assert result.bytes == target.stat().st_size and target.read_bytes() != b"previous version"
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+
+
+def current_umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def test_export_errors(tmp_path, monkeypatch):

@@ -4,8 +4,6 @@ Tolerances: float64 relative 1e-10 (``layers.testing.TOLERANCE``), float32 1e-5 
 O(1) outputs, bfloat16 against float32 relative 5e-2.
 """
 
-import io
-import sys
 
 import numpy as np
 import pytest
