@@ -249,6 +249,20 @@ def test_onnx_bfloat16_loader(tmp_path):
     assert load_exported(tmp_path / "b.onnx")(x).dtype == torch.bfloat16
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_export_a_cuda_model(tmp_path):
+    B = eqsolve.solve(groups.cyclic(12))
+    net = models.equivariant(B, [1, 8, 8], out_channels=2).cuda()
+    x, mask = set_inputs(3, 5, 1, 12, seed=0)
+    x, mask = x.cuda(), mask.cuda()
+    for fmt in FORMATS:
+        result = layers.export(net, (x, mask), tmp_path / f"g{SUFFIX[fmt]}")
+        assert result.max_abs_error <= 1e-4
+    program = load_exported(tmp_path / "g.pt2")
+    torch.testing.assert_close(program(x, mask), net(x, mask), rtol=1e-5, atol=1e-5)
+
+
 # -- state_dict ---------------------------------------------------------------------------------
 def test_state_dict_round_trip(tmp_path):
     B = eqsolve.solve(groups.dihedral(6))
@@ -364,12 +378,13 @@ def test_cli_export(tmp_path, capsys):
 def test_cli_export_baseline_table(tmp_path, capsys):
     out = tmp_path / "base.pt"
     assert main(["export", "(0 1 2 3 4 5); (0 5)(1 4)(2 3)", "--model", "siamese-ds", "--task", "merging",
-                 "--channels", "1", "6", "--out", str(out)]) == 0
+                 "--channels", "1", "6", "--dtype", "float64", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert text.startswith(f"wrote {out}: merging siamese-ds model")
-    assert "torch.jit" in text and "parameters" in text and "width" in text
+    assert "torch.jit" in text and "parameters" in text and "width" in text and "float64" in text
     program = load_exported(out)
-    assert program(torch.randn(2, 3, 1, 6)).shape == (2, 1, 6)
+    y = program(torch.randn(2, 3, 1, 6, dtype=torch.float64))
+    assert y.shape == (2, 1, 6) and y.dtype == torch.float64
 
 
 @pytest.mark.parametrize("argv,message", [
