@@ -29,6 +29,13 @@ needs_onnx = pytest.mark.skipif(not HAS_ONNX, reason="needs the onnx and onnxscr
 FORMATS = ["pt2", "torchscript"] + (["onnx"] if HAS_ONNX else [])
 SUFFIX = {"pt2": ".pt2", "torchscript": ".pt", "onnx": ".onnx"}
 
+
+@pytest.fixture(autouse=True)
+def seeded_torch():
+    """Weights drawn from a fixed seed in every test, whatever ran before."""
+    torch.manual_seed(0)
+
+
 RUNNER = textwrap.dedent('''
     import importlib.abc, json, sys
 
