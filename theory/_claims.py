@@ -20,10 +20,10 @@ from eqsolve import Action, ActionMismatchError, EqsolveError, PermutationGroup,
 from ._combinatorics import bell as bell_number
 from ._combinatorics import fixed_point_moment, symmetric_dimension
 from ._methods import (
+    DEFAULT_MAX_UNKNOWNS,
     LITERAL_CHANNELS_MAX,
     _bytes,
-    RANK_MAX_UNKNOWNS,
-    Limits,
+        Limits,
     Skip,
     Work,
     attempt,
@@ -93,7 +93,7 @@ def _first_dimension(work: Work, out: Action, inp: Action, exclude=()) -> tuple[
         "orbits": lambda: work.solve_dim(out, inp),
         "burnside": lambda: work.cached("burnside", out, inp, lambda: burnside(out, inp, work.limits)),
         "burnside-classes": lambda: work.cached("classes", out, inp, lambda: burnside_classes(out, inp)),
-        "nullspace": lambda: work.cached("nullspace", out, inp, lambda: nullspace(out, inp)),
+        "nullspace": lambda: work.cached("nullspace", out, inp, lambda: nullspace(out, inp, work.limits)),
     }
     for method in EXACT_METHODS:
         if method in exclude:
@@ -115,7 +115,7 @@ def _direct(work: Work, out: Action, inp: Action, what: str, comps, skipped, sca
                 note=f"eqsolve.solve on the group itself{note}", scale=scale),
         attempt(f"burnside on {what}", lambda: burnside(out, inp, work.limits), comps, skipped,
                 note=f"enumerating the group itself{note}", scale=scale),
-        attempt(f"nullspace on {what}", lambda: nullspace(out, inp), comps, skipped,
+        attempt(f"nullspace on {what}", lambda: nullspace(out, inp, work.limits), comps, skipped,
                 note=f"rank of the stacked fixed-point system{note}", scale=scale),
     ]
     return any(v is not None for v in ran)
@@ -190,7 +190,7 @@ def _lemma1(work: Work, out: Action, inp: Action, label: str) -> ClaimResult:
                     comps, skipped, note="the same sum over conjugacy classes (cycle types), one element each")
         exact_burnside = [c for c in comps if c.method.startswith("burnside")]
         attempt("orbits", lambda: work.solve_dim(out, inp), comps, skipped, note="eqsolve.solve: orbits on pairs")
-        attempt("nullspace", lambda: work.cached("nullspace", out, inp, lambda: nullspace(out, inp)), comps, skipped,
+        attempt("nullspace", lambda: work.cached("nullspace", out, inp, lambda: nullspace(out, inp, limits)), comps, skipped,
                 note="unknowns minus the rank of the stacked system (P(g) (x) P(g) - I)")
         fallback = ""
         if exact_burnside:
@@ -404,14 +404,14 @@ def dss_matrices(h_table, n: int) -> np.ndarray:
     return np.stack(parts) if parts else np.zeros((0, n * d, n * d), dtype=np.int8)
 
 
-def dss_rank_check(G: PermutationGroup, h_table, n: int):
+def dss_rank_check(G: PermutationGroup, h_table, n: int, max_unknowns: int = DEFAULT_MAX_UNKNOWNS):
     """The DSS matrices are equivariant for every generator of G, linearly independent, and as
     many as the nullity of G's fixed-point system (so they span it). Returns their number when
     all three hold, else a string saying which fails."""
     mats = dss_matrices(h_table, n)
     N = G.degree
-    if N * N > RANK_MAX_UNKNOWNS:
-        raise Skip(f"the rank check is for small cases: {N}^2 = {N * N} unknowns > {RANK_MAX_UNKNOWNS}")
+    if N * N > max_unknowns:
+        raise Skip(f"the rank check is for small cases: {N}^2 = {N * N} unknowns > {max_unknowns}")
     bad = 0
     for g in G.generators:
         moved = mats[:, g][:, :, g]  # (P M P^T)[g(i), g(j)] = M[i, j]  <=>  M[g][:, g] == M
@@ -422,7 +422,7 @@ def dss_rank_check(G: PermutationGroup, h_table, n: int):
     rank = int(np.linalg.matrix_rank(flat)) if len(mats) else 0
     if rank != len(mats):
         return f"mismatch: the {len(mats)} DSS matrices have rank {rank} (dependent)"
-    nullity = eqsolve.count(G, method="nullspace")
+    nullity = eqsolve.count(G, method="nullspace", max_unknowns=max_unknowns)
     if nullity != rank:
         return f"mismatch: the DSS matrices span {rank} dimensions, the fixed-point system has nullity {nullity}"
     return rank
@@ -485,9 +485,10 @@ def _dss(work: Work, subject: Subject, n: int, G: PermutationGroup, e_h, h_metho
                                      "sigmas on [n]^2, solved) x (orbits of the hs on [d]^2, solved)")
 
         def by_rank():
-            if G.degree ** 2 > RANK_MAX_UNKNOWNS:
-                raise Skip(f"for small cases only: {G.degree}^2 = {G.degree ** 2} unknowns > {RANK_MAX_UNKNOWNS}")
-            return dss_rank_check(G, work.table_h(rho), n)
+            limit = work.limits.max_unknowns
+            if G.degree ** 2 > limit:
+                raise Skip(f"for small cases only: {G.degree}^2 = {G.degree ** 2} unknowns > {limit} (max_unknowns)")
+            return dss_rank_check(G, work.table_h(rho), n, limit)
 
         attempt("rank", by_rank, comps, skipped,
                 note="each DSS matrix is equivariant, they are independent, and their number is the nullity")
@@ -689,7 +690,7 @@ def _too_big_for_direct(limits: Limits, degree: int, order) -> list[tuple[str, s
     """Reasons why every direct method would refuse a group of this degree (None if one may run),
     decided from sizes alone so that a huge group is never built just to be refused."""
     table = degree * degree * 4
-    if table <= limits.max_bytes or degree * degree <= RANK_MAX_UNKNOWNS:
+    if table <= limits.max_bytes or degree * degree <= limits.max_unknowns:
         return None
     size = order()
     if size <= limits.max_elements:
@@ -698,7 +699,7 @@ def _too_big_for_direct(limits: Limits, degree: int, order) -> list[tuple[str, s
         ("orbits", f"the {degree} x {degree} orbit table would need {_bytes(table)}, above the limit "
                    f"{_bytes(limits.max_bytes)} (raise max_bytes= / --max-memory)"),
         ("burnside", f"the Burnside sum would enumerate {size} elements (limit {limits.max_elements})"),
-        ("nullspace", f"{degree * degree} unknowns, above the limit {RANK_MAX_UNKNOWNS}"),
+        ("nullspace", f"{degree * degree} unknowns, above the limit {limits.max_unknowns} (max_unknowns)"),
     ]
 
 

@@ -168,14 +168,11 @@ def representative(cycle_type: tuple[int, ...]) -> np.ndarray:
     >>> representative((3, 1)).tolist()
     [1, 2, 0, 3]
     """
-    m = sum(cycle_type)
-    perm = np.arange(m, dtype=np.int64)
-    start = 0
+    perm, start = [], 0
     for length in cycle_type:
-        block = np.arange(start, start + length)
-        perm[block] = np.roll(block, -1)
+        perm += list(range(start + 1, start + length)) + [start]
         start += length
-    return perm
+    return np.array(perm, dtype=np.int64)
 
 
 def is_even(cycle_type: tuple[int, ...]) -> bool:

@@ -30,7 +30,7 @@ DEFAULT_MAX_BYTES = 4 << 30  # largest orbit table (int32) the solver may build
 DEFAULT_MAX_ELEMENTS = 10**6  # largest group the Burnside sum enumerates
 BURNSIDE_WORK_PER_ELEMENT = 20  # enumerate at most 20 * max_elements element-points
 LITERAL_CHANNELS_MAX = 5 * 10**7  # entries of the table solved with explicit channel actions
-RANK_MAX_UNKNOWNS = 4096  # N^2 for the numerical rank of the DSS matrices
+DEFAULT_MAX_UNKNOWNS = 1024  # nullspace / rank methods: a dense eigen-solve of this size takes ~0.5 s
 
 
 class Skip(Exception):
@@ -46,6 +46,10 @@ class Limits:
     max_bytes:
         Largest solver table (4 bytes per entry) to build; bigger ones are skipped with
         the size they would need. Default 4 GiB.
+    max_unknowns:
+        Largest linear system (d_out * d_in unknowns) for the nullspace and rank methods,
+        which build a dense matrix of that side. Default 1024 (eqsolve's own limit is 4096,
+        where one numerical rank takes tens of seconds).
     max_elements:
         Largest group the literal Burnside sum enumerates. Default 10^6.
     samples, seed:
@@ -53,6 +57,7 @@ class Limits:
     """
 
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_unknowns: int = DEFAULT_MAX_UNKNOWNS
     max_elements: int = DEFAULT_MAX_ELEMENTS
     samples: int = 4000
     seed: int = 0
@@ -66,7 +71,7 @@ class Limits:
         base = limits if limits is not None else cls()
         values = {f.name: getattr(base, f.name) for f in fields(cls)}
         values.update({k: v for k, v in options.items() if v is not None})
-        for name in ("max_bytes", "max_elements", "samples"):
+        for name in ("max_bytes", "max_unknowns", "max_elements", "samples"):
             v = values[name]
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (2 if name == "samples" else 1):
                 raise EqsolveError(f"{name} must be a positive integer{' >= 2' if name == 'samples' else ''}, got {v!r}")
@@ -229,8 +234,10 @@ def joint_burnside(out: Action, inp: Action, limits: Limits) -> Fraction:
     return Fraction(total, count)
 
 
-def nullspace(out: Action, inp: Action) -> int:
-    return eqsolve.count(out=out, inp=inp, method="nullspace")
+def nullspace(out: Action, inp: Action, limits: Limits) -> Computation:
+    """d_out d_in minus the rank of the stacked system (exact with sympy up to 400 unknowns)."""
+    r = eqsolve.count(out=out, inp=inp, method="nullspace", detail=True, max_unknowns=limits.max_unknowns)
+    return Computation("nullspace", r.value, exact=True, seconds=r.seconds, note=r.note)
 
 
 def montecarlo(out: Action, inp: Action, limits: Limits, method: str = "montecarlo") -> Computation:
