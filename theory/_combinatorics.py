@@ -195,7 +195,8 @@ def class_sum(m: int, fixed_pair, alternating: bool = False) -> Fraction:
     classes = partition_count(m)
     if classes > CLASS_SUM_MAX_CLASSES:
         raise TooManyClasses(
-            f"S_{m} has {classes} conjugacy classes (cycle types), above the class-sum limit "
+            f"S_{m} has {classes if classes < 10**15 else f'{str(classes)[0]}.{str(classes)[1:3]}e{len(str(classes)) - 1}'} "
+            "conjugacy classes (cycle types), above the class-sum limit "
             f"{CLASS_SUM_MAX_CLASSES}"
         )
     total = 0

@@ -198,7 +198,10 @@ def burnside(out: Action, inp: Action, limits: Limits):
     """
     order = out.group.order()
     points = out.degree + (0 if out is inp else inp.degree)
-    if order <= limits.max_elements and order * points > BURNSIDE_WORK_PER_ELEMENT * limits.max_elements:
+    if order > limits.max_elements:
+        raise Skip(f"the Burnside sum would enumerate {big(order)} group elements, above max_elements = "
+                   f"{limits.max_elements} (raise max_elements= / --max-elements)")
+    if order * points > BURNSIDE_WORK_PER_ELEMENT * limits.max_elements:
         raise Skip(f"the Burnside sum would enumerate {order} elements on {points} points, above "
                    f"{BURNSIDE_WORK_PER_ELEMENT} x max_elements = {BURNSIDE_WORK_PER_ELEMENT * limits.max_elements} "
                    "element-points (building the stabilizer chain alone takes minutes there; raise max_elements=)")
@@ -220,7 +223,7 @@ def joint_burnside(out: Action, inp: Action, limits: Limits) -> Fraction:
     out-points followed by in-points (the average over G equals the average over its image)."""
     order = out.group.order()
     if order > limits.max_elements:
-        raise Skip(f"the Burnside sum would enumerate {order} group elements (limit {limits.max_elements}; "
+        raise Skip(f"the Burnside sum would enumerate {big(order)} group elements (limit {limits.max_elements}; "
                    "raise max_elements= / --max-elements)")
     d_out, d_in = out.degree, inp.degree
     joint = np.concatenate([out.images, inp.images + d_out], axis=1)
@@ -232,6 +235,14 @@ def joint_burnside(out: Action, inp: Action, limits: Limits) -> Fraction:
         total += int(np.dot(fixed[:, :d_out].sum(axis=1, dtype=np.int64), fixed[:, d_out:].sum(axis=1, dtype=np.int64)))
         count += batch.shape[0]
     return Fraction(total, count)
+
+
+def big(value: int) -> str:
+    """An exact integer, abbreviated when long: ``2.43e18 (19 digits)``."""
+    text = str(value)
+    if len(text) <= 15:
+        return text
+    return f"{text[0]}.{text[1:3]}e{len(text) - 1}"
 
 
 def nullspace(out: Action, inp: Action, limits: Limits) -> Computation:

@@ -78,7 +78,7 @@ def draw_sharing(table, path, title: str = "", blocks: int | None = None, max_po
     fig = Figure(figsize=(6.4, 6.4), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    ax.imshow(colours(shown), interpolation="nearest")
+    ax.imshow(colours(_relabel(shown)), interpolation="nearest")
     for pos in lines:
         ax.axhline(pos - 0.5, color="black", linewidth=1.2)
         ax.axvline(pos - 0.5, color="black", linewidth=1.2)
@@ -102,6 +102,19 @@ def draw_sharing(table, path, title: str = "", blocks: int | None = None, max_po
     _atomic_savefig(fig, path)
     return {"path": str(path), "shape": list(table.shape), "shown": list(shown.shape), "cropped": cropped,
             "dim": dim}
+
+
+def _relabel(table: np.ndarray) -> np.ndarray:
+    """Number the ids that are drawn by first appearance (row-major), so the colours spread
+    over what is visible; equal ids keep equal colours, -1 stays -1."""
+    flat = table.ravel()
+    inside = flat >= 0
+    ids, first = np.unique(flat[inside], return_index=True)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(ids))
+    out = np.full(flat.shape, -1, dtype=np.int64)
+    out[inside] = rank[np.searchsorted(ids, flat[inside])]
+    return out.reshape(table.shape)
 
 
 def _crop(table: np.ndarray, blocks: int | None, max_points: int):
