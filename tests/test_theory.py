@@ -488,3 +488,14 @@ def test_theory_does_not_import_torch_or_matplotlib():
     code = ("import sys, theory; from eqsolve import groups; theory.verify(groups.cyclic(4), 3); "
             "print('torch' in sys.modules, 'matplotlib' in sys.modules)")
     assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "False False"
+
+
+@pytest.mark.parametrize("name", ["theory", "theory._claims", "theory._combinatorics", "theory._result",
+                                  "theory._methods", "theory.suite", "theory.pictures"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
