@@ -25,7 +25,7 @@ METHODS = ("auto", "burnside", "orbits", "nullspace", "montecarlo")
 BURNSIDE_MAX_ELEMENTS = 10**6  # group elements enumerated by the literal formula
 BURNSIDE_MAX_WORK = 2 * 10**8  # elements x points touched
 NULLSPACE_EXACT_MAX = 400  # unknowns (d_out * d_in) for sympy's exact rank
-NULLSPACE_NUMERIC_MAX = 4096  # unknowns for scipy/numpy's floating-point rank
+NULLSPACE_NUMERIC_MAX = 2048  # unknowns for numpy's floating-point rank (a dense eigen-solve)
 ORBITS_AUTO_MAX = 10**8  # table entries that "auto" hands to the solver
 MONTECARLO_SAMPLES = 4000
 
@@ -71,7 +71,8 @@ def count(group=None, *, out=None, inp=None, method: str = "auto", detail: bool 
         ``"orbits"``: the solver's orbit count (exact int);
         ``"nullspace"``: ``d_out d_in`` minus the rank of the stacked system
         ``(P(g) (x) P(g) - I)`` over the generators (exact with sympy up to
-        400 unknowns, floating point with numpy up to 4096);
+        400 unknowns, floating point with numpy up to 2048; raise ``max_unknowns``
+        for more);
         ``"montecarlo"``: the mean of ``fix_out(h) fix_in(h)`` over uniform
         random elements (a float; ``detail=True`` gives a 95% interval);
         ``"auto"``: ``orbits`` when the table has at most 1e8 entries, else
@@ -121,7 +122,7 @@ def _joint(out, inp):
     """Generator images of the joint action on out-points then in-points."""
     if out is inp or np.array_equal(out.images, inp.images):
         return out.images, True
-    return np.concatenate([out.images, inp.images + 0], axis=1), False
+    return np.concatenate([out.images, inp.images + out.degree], axis=1), False
 
 
 def burnside(out, inp, max_elements: int = BURNSIDE_MAX_ELEMENTS) -> Fraction:
@@ -136,7 +137,7 @@ def burnside(out, inp, max_elements: int = BURNSIDE_MAX_ELEMENTS) -> Fraction:
             "or use method='orbits' or 'montecarlo'"
         )
     images, same = _joint(out, inp)
-    if same and images is group.generators:
+    if same and np.array_equal(images, group.generators):
         chain = group.chain
     else:
         from ._chain import stabilizer_chain

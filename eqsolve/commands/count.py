@@ -11,7 +11,7 @@ EXAMPLES = """\
 methods:
   burnside    (1/|H|) sum_h tr(P(h))^2, enumerating the group (exact fraction)
   orbits      the solver's number of orbits on pairs (exact)
-  nullspace   d^2 - rank of the stacked system (P(g) (x) P(g) - I) (exact <= 400 unknowns, float <= 4096)
+  nullspace   d^2 - rank of the stacked system (P(g) (x) P(g) - I) (exact <= 400 unknowns, float <= 2048)
   montecarlo  mean of tr(P(h))^2 over uniform random h, with a 95% interval
   auto        orbits where the table fits, else burnside, else montecarlo
   all         every method that applies; the others are reported as skipped, with the reason
