@@ -166,32 +166,80 @@ class Basis:
 
 
 def load(path) -> Basis:
-    """Read a basis written by :meth:`Basis.save`; safe on untrusted files (no pickle)."""
+    """Read a basis written by :meth:`Basis.save`; safe on untrusted files (no pickle).
+
+    Anything that is not such a file (another format, a truncated or corrupt
+    archive, inconsistent arrays, a newer format version) raises
+    :class:`EqsolveError` naming the file and the problem.
+    """
+    import zipfile
+    import zlib
+
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except FileNotFoundError:
+        raise EqsolveError(f"no such file: {path}") from None
+    except OSError as err:
+        raise EqsolveError(f"cannot read {path}: {err}") from None
+    if magic != b"PK\x03\x04":
+        raise EqsolveError(f"{path} is not an eqsolve basis file (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
-    except FileNotFoundError:
-        raise EqsolveError(f"no such file: {path}") from None
-    except (ValueError, OSError, EOFError) as err:
+    except (ValueError, OSError, EOFError, KeyError, NotImplementedError, RuntimeError,
+            zipfile.BadZipFile, zlib.error) as err:
         raise EqsolveError(f"{path} is not an eqsolve basis file: {err}") from None
     missing = {"orbit_index", "bias_index", "meta"} - set(arrays)
     if missing:
         raise EqsolveError(f"{path} is not an eqsolve basis file: missing {sorted(missing)}")
     try:
+        if arrays["meta"].dtype != np.uint8 or arrays["meta"].ndim != 1:
+            raise ValueError
         meta = json.loads(arrays["meta"].tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, UnicodeDecodeError):
         raise EqsolveError(f"{path}: unreadable metadata") from None
     if not isinstance(meta, dict) or meta.get("format") != "eqsolve-basis":
         raise EqsolveError(f"{path} is not an eqsolve basis file")
+    version = meta.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= FORMAT_VERSION:
+        raise EqsolveError(f"{path}: unsupported format version {version!r} (this eqsolve reads 1..{FORMAT_VERSION})")
     table, bias = arrays["orbit_index"], arrays["bias_index"]
+    in_orbits = arrays.get("in_orbit_index")
     dim = meta.get("dim")
-    if (
-        table.ndim != 2 or bias.ndim != 1 or bias.shape[0] != table.shape[0]
-        or not np.issubdtype(table.dtype, np.integer) or not isinstance(dim, int)
-        or (table.size and (table.min() < -1 or table.max() >= dim))
-    ):
-        raise EqsolveError(f"{path}: inconsistent basis arrays (shape {table.shape}, dim {dim})")
-    return Basis(table, dim, bias, in_orbit_index=arrays.get("in_orbit_index"))
+    problem = _check_arrays(table, bias, in_orbits, dim)
+    if problem:
+        raise EqsolveError(f"{path}: inconsistent basis arrays: {problem}")
+    if table.dtype not in (np.int32, np.int64):
+        table = table.astype(np.int64)
+    return Basis(table, dim, bias, in_orbit_index=in_orbits)
+
+
+def _check_arrays(table, bias, in_orbits, dim) -> str:
+    """Why the arrays of a saved basis do not form one (empty string if they do)."""
+    def is_int(a):
+        return np.issubdtype(a.dtype, np.integer)
+
+    if table.ndim != 2 or not is_int(table):
+        return f"orbit_index must be a 2-d integer array, got shape {table.shape} dtype {table.dtype}"
+    d_out, d_in = table.shape
+    if not isinstance(dim, int) or isinstance(dim, bool) or not 0 <= dim <= table.size:
+        return f"dim {dim!r} must be an integer in 0..{table.size}"
+    used = table[table >= 0] if table.size else table.ravel()
+    if table.size and table.min() < -1:
+        return f"orbit_index has id {int(table.min())} (ids are -1 or 0..dim-1)"
+    if used.size and used.max() >= dim:
+        return f"orbit_index has id {int(used.max())}, but dim is {dim}"
+    if np.count_nonzero(np.bincount(used.astype(np.int64), minlength=dim)) != dim:
+        return f"dim is {dim}, but orbit_index uses only {len(np.unique(used))} ids"
+    for name, arr, n in (("bias_index", bias, d_out), ("in_orbit_index", in_orbits, d_in)):
+        if arr is None:
+            continue
+        if arr.ndim != 1 or arr.shape[0] != n or not is_int(arr):
+            return f"{name} must be a 1-d integer array of length {n}, got shape {arr.shape} dtype {arr.dtype}"
+        if n and (arr.min() < 0 or arr.max() >= n):
+            return f"{name} has label {int(arr.min() if arr.min() < 0 else arr.max())} outside 0..{n - 1}"
+    return ""
 
 
 def atomic_write(path, write) -> None:
@@ -200,14 +248,21 @@ def atomic_write(path, write) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise EqsolveError(f"cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise EqsolveError(f"cannot write {path}: it is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise EqsolveError(f"cannot write {path}: {err}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise EqsolveError(f"cannot write {path}: {err}") from None
         raise
 
 

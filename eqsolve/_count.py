@@ -105,7 +105,15 @@ def count(group=None, *, out=None, inp=None, method: str = "auto", detail: bool 
         result = CountResult("nullspace", value, how == "exact", 0.0, note=f"{how} rank")
     else:
         mean, low, high = montecarlo(out, inp, samples, rng)
-        result = CountResult("montecarlo", mean, False, 0.0, interval=(low, high), note=f"{samples} samples")
+        note = f"{samples} samples"
+        # every orbit on pairs has at most |G| entries, so E >= d_out d_in / |G|; an
+        # interval below that bound means the sum is dominated by elements too rare to sample
+        bound = Fraction(out.degree * inp.degree, out.group.order())
+        if high < bound:
+            note += (f"; UNRELIABLE: below the exact lower bound d_out*d_in/|G| = {float(bound):.6g} "
+                     "(rare elements dominate the sum; use method='burnside' with a larger max_elements)")
+        result = CountResult("montecarlo", mean, False, 0.0, interval=(low, high), note=note,
+                             extra={"lower_bound": bound})
     result.seconds = time.perf_counter() - start
     return result if detail else result.value
 
@@ -113,9 +121,22 @@ def count(group=None, *, out=None, inp=None, method: str = "auto", detail: bool 
 def _auto_method(out, inp, max_elements) -> str:
     if out.degree * inp.degree <= ORBITS_AUTO_MAX:
         return "orbits"
-    if out.group.order() <= max_elements:
+    if _burnside_fits(out.group.order(), out.degree + inp.degree, max_elements):
         return "burnside"
     return "montecarlo"
+
+
+def _burnside_fits(order: int, points: int, max_elements: int) -> bool:
+    """True when the Burnside sum over ``order`` elements on ``points`` points is within the limits."""
+    work_limit = BURNSIDE_MAX_WORK * max(1, max_elements // BURNSIDE_MAX_ELEMENTS)
+    return order <= max_elements and order * points <= work_limit
+
+
+def _big(n: int) -> str:
+    """Decimal string of ``n``, or ``about 10^k`` when it has thousands of digits."""
+    if n.bit_length() <= 10_000:
+        return str(n)
+    return f"about 10^{int(n.bit_length() * math.log10(2))}"
 
 
 def _joint(out, inp):
@@ -130,9 +151,9 @@ def burnside(out, inp, max_elements: int = BURNSIDE_MAX_ELEMENTS) -> Fraction:
     group = out.group
     order = group.order()
     d_out, d_in = out.degree, inp.degree
-    if order > max_elements or order * (d_out + d_in) > BURNSIDE_MAX_WORK * max(1, max_elements // BURNSIDE_MAX_ELEMENTS):
+    if not _burnside_fits(order, d_out + d_in, max_elements):
         raise ProblemTooLargeError(
-            f"the Burnside sum would enumerate {order} group elements on {d_out + d_in} points "
+            f"the Burnside sum would enumerate {_big(order)} group elements on {d_out + d_in} points "
             f"(limit {max_elements} elements, {BURNSIDE_MAX_WORK} element-points); raise max_elements= "
             "or use method='orbits' or 'montecarlo'"
         )
