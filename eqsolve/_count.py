@@ -108,9 +108,9 @@ def count(group=None, *, out=None, inp=None, method: str = "auto", detail: bool 
         note = f"{samples} samples"
         # every orbit on pairs has at most |G| entries, so E >= d_out d_in / |G|; an
         # interval below that bound means the sum is dominated by elements too rare to sample
-        bound = Fraction(out.degree * inp.degree, out.group.order())
+        bound = out.degree * inp.degree / out.group.order()  # a float, even for orders of 10^5000
         if high < bound:
-            note += (f"; UNRELIABLE: below the exact lower bound d_out*d_in/|G| = {float(bound):.6g} "
+            note += (f"; UNRELIABLE: below the exact lower bound d_out*d_in/|G| = {bound:.6g} "
                      "(rare elements dominate the sum; use method='burnside' with a larger max_elements)")
         result = CountResult("montecarlo", mean, False, 0.0, interval=(low, high), note=note,
                              extra={"lower_bound": bound})
