@@ -1,28 +1,31 @@
-"""Solver speed and memory: ``eqsolve.solve`` against a plain memory pass and a literal nullspace.
+"""Solver speed and memory: ``eqsolve.solve`` against the physical floor and the literal nullspace.
 
-Three tables, all measured in one run (targets from issue 2, part 7):
+Three tables, all measured in one run (issue 2, part 7):
 
-1. **Time vs the floor.** ``eqsolve.solve(G, cache=False)`` against one numpy gather
-   pass that writes a fresh d x d int32 table, ``np.take(row, index_table)`` with a
-   precomputed d x d int32 index table (the output is allocated by the call, as
-   ``solve`` allocates its table). Best of ``--repeats`` runs for both.
-   Target: ratio solve / floor <= 3 at d = 4096.
-2. **Peak memory vs the output.** In a fresh subprocess per group: ``ru_maxrss``
-   after the first ``solve`` minus ``ru_maxrss`` after the imports and after building
-   the group and its action, divided by the size of the int32 output table.
-   Target: < 2.5x for grid_translations((128, 128)) (d = 16384, a 1 GiB table).
-3. **Literal nullspace vs solve.** ``scipy.linalg.null_space`` (a dense SVD, floating
-   point) of the stacked system ``(P(g) (x) P(g) - I)`` from ``eqsolve._count.stacked_system``
-   for cyclic(d) (one generator: the smallest literal system), against ``solve``.
-   Only the ``null_space`` call is timed, not building the dense matrix. Both must
-   give the same dimension. Target: speedup >= 100x at d = 64.
+1. Time of ``eqsolve.solve(G, cache=False)`` against the floor: one numpy gather pass
+   writing a d x d int32 table, ``np.take(row, index, out=out)`` with a precomputed
+   d x d int32 index and a preallocated output, warmed up once so that page faults do
+   not count. Both sides take the best of ``--repeats`` runs. Target: ratio <= 3 at
+   d = 4096 for every group.
+2. Peak memory of one solve against its int32 output, measured in a fresh subprocess
+   per group: the kernel's peak resident set (VmHWM in /proc/self/status) after the
+   solve minus the resident set just before it (after imports, building the group and a
+   warm-up solve of a tiny group), with the peak reset first (``/proc/self/clear_refs``)
+   so that the import peak does not hide the solve's. (``ru_maxrss`` cannot be used
+   in a child: Linux carries the parent's peak across fork + exec into it; it is the
+   fallback where /proc is missing.) RSS counts every allocation (numpy, scipy's
+   compiled code, the allocator's slack), unlike tracemalloc. Target: grid (128, 128)
+   under 2.5x its output.
+3. The literal linear-algebra solve against ``solve`` for C_d, d = 16, 32, 64:
+   ``scipy.linalg.null_space`` of the dense stacked system (P(g) (x) P(g) - I), which
+   returns a floating-point basis of the solution space, and the rank route of
+   ``count(method="nullspace")``. Target: ``solve`` >= 100x faster than the faster of
+   the two at d = 64. C_d has one generator, so its stacked system is the smallest.
 
-Each group of tables 1 and 2 runs in its own subprocess (so the memory high-water
-mark is that group's alone); the parent prints the rows. The machine may be shared
-and timings are noisy: rerun before quoting numbers.
+    python benchmarks/solver.py            # full run (about two minutes, 3 GiB at its peak)
+    python benchmarks/solver.py --quick    # d = 1024 and grid (64, 64), nullspace up to d = 32
 
-    python benchmarks/solver.py            # the issue's groups, d = 4096 and 16384
-    python benchmarks/solver.py --quick    # d = 1024 (and a 64 x 64 grid), nullspace up to d = 32
+Timings on a shared machine are noisy; the ratios are what to compare between runs.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ import gc
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -47,172 +49,224 @@ import eqsolve  # noqa: E402
 from eqsolve import groups  # noqa: E402
 
 TIME_TARGET = 3.0  # solve / floor at d = 4096
-TIME_TARGET_DEGREE = 4096
-MEMORY_TARGET = 2.5  # peak / output for the grid below
-MEMORY_TARGET_SPEC = "grid:128x128"
-NULLSPACE_TARGET = 100.0  # literal nullspace / solve at d = 64
-NULLSPACE_TARGET_DEGREE = 64
+MEMORY_TARGET = 2.5  # peak / int32 output for grid (128, 128)
+NULLSPACE_TARGET = 100.0  # literal / solve at d = 64
 
-FULL = ["cyclic:4096", "symmetric:4096", "dihedral:4096", "grid:64x64", "grid:128x128",
-        "product:cyclic:64,cyclic:64"]
-QUICK = ["cyclic:1024", "symmetric:1024", "dihedral:1024", "grid:32x32", "grid:64x64",
-         "product:cyclic:32,cyclic:32"]
+FULL = {
+    "groups": ["cyclic(4096)", "symmetric(4096)", "dihedral(4096)", "grid_translations((64, 64))",
+               "grid_translations((128, 128))", "product_action(cyclic(64), cyclic(64))"],
+    "time_target_degree": 4096,
+    "memory_target_group": "grid_translations((128, 128))",
+    "nullspace_degrees": [16, 32, 64],
+}
+QUICK = {
+    "groups": ["cyclic(1024)", "symmetric(1024)", "dihedral(1024)", "grid_translations((32, 32))",
+               "grid_translations((64, 64))", "product_action(cyclic(32), cyclic(32))"],
+    "time_target_degree": None,  # targets are for the full sizes: --quick prints n/a
+    "memory_target_group": None,
+    "nullspace_degrees": [16, 32],
+}
 
 
-def maxrss_bytes() -> int:
-    """High-water mark of this process's resident memory (Linux reports KiB, macOS bytes)."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss if sys.platform == "darwin" else rss * 1024
+def make_group(expr: str):
+    """Build a group from its constructor expression (the names of eqsolve.groups)."""
+    return eval(expr, {name: getattr(groups, name) for name in groups.__all__})
 
 
 def best_of(fn, repeats: int) -> float:
-    """Smallest wall time of ``repeats`` calls; each result is dropped before the next call."""
     best = float("inf")
     for _ in range(repeats):
-        gc.collect()
         start = time.perf_counter()
-        result = fn()
+        fn()
         best = min(best, time.perf_counter() - start)
-        del result
     return best
 
 
-def index_table(d: int) -> np.ndarray:
-    """A d x d int32 index table, ``(i + 7 j) mod d`` (built in row blocks, no int64 d x d temporary)."""
-    table = np.empty((d, d), dtype=np.int32)
-    cols = (7 * np.arange(d, dtype=np.int64)) % d
-    block = max(1, (1 << 22) // max(d, 1))
-    for start in range(0, d, block):
-        rows = np.arange(start, min(d, start + block), dtype=np.int64)
-        table[start:start + rows.size] = (rows[:, None] + cols[None, :]) % d
-    return table
+def time_solve(group, repeats: int) -> float:
+    def run():
+        basis = eqsolve.solve(group, cache=False)
+        del basis
 
-
-def worker(spec: str, repeats: int) -> dict:
-    """One group: peak memory of the first solve, then best-of timings of solve and the floor."""
-    group = groups.from_name(spec)
-    group.action()  # built before the baseline, as the brief says: "after building the group"
     gc.collect()
-    baseline = maxrss_bytes()
-    basis = eqsolve.solve(group, cache=False)
-    peak = maxrss_bytes() - baseline
-    out_bytes = basis.orbit_index.nbytes
-    dim, d = basis.dim, group.degree
-    del basis
-    t_solve = best_of(lambda: eqsolve.solve(group, cache=False), repeats)
-    index = index_table(d)
-    row = np.arange(d, dtype=np.int32)[::-1].copy()
-    t_floor = best_of(lambda: np.take(row, index), repeats)
-    return {"spec": spec, "name": group.name, "degree": d, "dim": dim, "solve_s": t_solve,
-            "floor_s": t_floor, "peak_bytes": peak, "output_bytes": out_bytes}
+    return best_of(run, repeats)
 
 
-def run_worker(spec: str, repeats: int) -> dict:
-    cmd = [sys.executable, __file__, "--worker", spec, "--repeats", str(repeats)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        raise SystemExit(f"worker for {spec} failed (exit {proc.returncode}):\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def time_floor(d: int, repeats: int) -> float:
+    """One gather pass writing a d x d int32 table from a precomputed d x d int32 index."""
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, d, size=(d, d), dtype=np.int32)
+    row = np.arange(d, dtype=np.int32)
+    out = np.empty((d, d), dtype=np.int32)
+    np.take(row, index, out=out)  # warm-up: page faults of out (and index) happen here
+    seconds = best_of(lambda: np.take(row, index, out=out), repeats)
+    del index, out
+    gc.collect()
+    return seconds
 
 
-def fmt_s(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} us"
+MEMORY_PROBE = r"""
+import json, resource, sys
+sys.path.insert(0, sys.argv[2])
+import numpy as np
+import eqsolve
+from eqsolve import groups
+group = eval(sys.argv[1], {n: getattr(groups, n) for n in groups.__all__})
+eqsolve.solve(groups.cyclic(8), cache=False)  # lazy imports (scipy.sparse.csgraph) before the baseline
 
 
-def fmt_b(n: int) -> str:
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.2f} {unit}"
-    return f"{n} B"
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
 
 
-def table(header, rows) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
-    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(header), sep, *map(line, rows)])
+def peak_rss():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 
 
-def verdict(ok: bool | None) -> str:
-    return "-" if ok is None else ("PASS" if ok else "FAIL")
+try:  # reset the peak to the current RSS (Linux >= 4.0), so that the import peak does not hide ours
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before, how, peak = rss(), "VmHWM after a reset, minus the RSS before", peak_rss
+except OSError:
+    before, how = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "ru_maxrss increase"
+    peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+basis = eqsolve.solve(group, cache=False)
+after = peak()
+print(json.dumps({"peak": after - before, "output": int(basis.orbit_index.nbytes), "dim": basis.dim, "baseline": how}))
+"""
 
 
-def time_and_memory(specs, repeats):
-    results = [run_worker(spec, repeats) for spec in specs]
-    time_rows, mem_rows, failures = [], [], 0
-    for r in results:
-        ratio = r["solve_s"] / r["floor_s"]
-        ok = ratio <= TIME_TARGET if r["degree"] == TIME_TARGET_DEGREE else None
-        failures += ok is False
-        time_rows.append([r["name"], r["degree"], r["dim"], fmt_s(r["solve_s"]), fmt_s(r["floor_s"]),
-                          f"{ratio:.2f}x", f"<= {TIME_TARGET:g}x" if ok is not None else "(d != 4096)",
-                          verdict(ok)])
-        mem = r["peak_bytes"] / r["output_bytes"]
-        ok = mem < MEMORY_TARGET if r["spec"] == MEMORY_TARGET_SPEC else None
-        failures += ok is False
-        mem_rows.append([r["name"], r["degree"], fmt_b(r["output_bytes"]), fmt_b(r["peak_bytes"]),
-                         f"{mem:.2f}x", f"< {MEMORY_TARGET:g}x" if ok is not None else "-", verdict(ok)])
-    print("## Time: solve(G, cache=False) vs one gather pass writing a d x d int32 table\n")
-    print(table(["group", "d", "dim", "solve", "floor", "ratio", "target", ""], time_rows))
-    print("\n## Peak memory of solve (ru_maxrss over the baseline, fresh process) vs its int32 output\n")
-    print(table(["group", "d", "output", "peak", "peak/output", "target", ""], mem_rows))
-    return failures
+def measure_memory(expr: str) -> dict:
+    """Peak RSS increase of one solve, in a fresh interpreter."""
+    result = subprocess.run([sys.executable, "-c", MEMORY_PROBE, expr, str(ROOT)],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def nullspace_vs_solve(degrees, repeats):
+def time_nullspace(d: int, repeats: int) -> dict:
     import scipy.linalg
 
     from eqsolve._count import stacked_system
 
-    rows, failures = [], 0
-    for d in degrees:
-        group = groups.cyclic(d)
-        rho = group.action()
-        dense = stacked_system(rho, rho).toarray()
-        reps = 1 if d >= NULLSPACE_TARGET_DEGREE else repeats
-        null_dim = []
+    group = groups.cyclic(d)
+    rho = group.action()
+    dense = stacked_system(rho, rho).toarray()
+    literal_repeats = repeats if d < 64 else 1  # d = 64 takes tens of seconds per run
+    results = {}
+    t_null = best_of(lambda: results.update(null=scipy.linalg.null_space(dense)), literal_repeats)
+    t_rank = best_of(lambda: results.update(rank=eqsolve.count(group, method="nullspace", max_unknowns=d * d)),
+                     literal_repeats)
+    null, rank_dim = results["null"], results["rank"]
+    t_solve = time_solve(group, max(repeats, 5))
+    dim = eqsolve.solve(group, cache=False).dim
+    if not null.shape[1] == rank_dim == dim:
+        raise AssertionError(f"C_{d}: null_space {null.shape[1]}, rank route {rank_dim}, solve {dim} disagree")
+    return {"d": d, "unknowns": d * d, "dim": dim, "null_space": t_null, "rank": t_rank, "solve": t_solve}
 
-        def literal():
-            null_dim.append(scipy.linalg.null_space(dense).shape[1])
 
-        t_null = best_of(literal, reps)
-        t_solve = best_of(lambda: eqsolve.solve(group, cache=False), repeats)
-        dim = eqsolve.solve(group, cache=False).dim
-        agree = null_dim[-1] == dim
-        speedup = t_null / t_solve
-        ok = agree and (speedup >= NULLSPACE_TARGET if d == NULLSPACE_TARGET_DEGREE else True)
-        failures += not ok
-        rows.append([group.name, d, f"{dense.shape[0]} x {dense.shape[1]}", f"{null_dim[-1]} / {dim}",
-                     fmt_s(t_null), fmt_s(t_solve), f"{speedup:.0f}x",
-                     f">= {NULLSPACE_TARGET:g}x" if d == NULLSPACE_TARGET_DEGREE else "(dims agree)",
-                     verdict(ok)])
-        del dense
-    print("\n## Literal nullspace (scipy.linalg.null_space, dense stacked system) vs solve\n")
-    print(table(["group", "d", "system", "dim null/solve", "nullspace", "solve", "speedup", "target", ""], rows))
-    return failures
+def fmt_s(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def print_table(header, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = "  ".join(f"{h:<{w}}" for h, w in zip(header, widths))
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join(f"{str(x):<{w}}" for x, w in zip(row, widths)))
+    print()
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller groups (d = 1024) and nullspace up to d = 32")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (d = 1024), a few seconds")
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs (default 3)")
-    parser.add_argument("--worker", metavar="SPEC", help=argparse.SUPPRESS)
+    parser.add_argument("--json", metavar="FILE", help="also write the measurements to FILE")
     args = parser.parse_args(argv)
-    if args.worker:
-        print(json.dumps(worker(args.worker, args.repeats)))
-        return 0
-    print(f"# eqsolve solver benchmark ({'quick' if args.quick else 'full'})\n")
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}, best of {args.repeats}\n")
-    failures = time_and_memory(QUICK if args.quick else FULL, args.repeats)
-    failures += nullspace_vs_solve((16, 32) if args.quick else (16, 32, 64), args.repeats)
-    print(f"\n{failures} row(s) failed their target" if failures else "\nall targets met")
+    plan = QUICK if args.quick else FULL
+    failures = 0
+    record = {"quick": args.quick, "machine": platform.platform(), "cpus": os.cpu_count(),
+              "numpy": np.__version__, "time": [], "memory": [], "nullspace": []}
+    print(f"eqsolve {eqsolve.__version__}, numpy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"best of {args.repeats}{' (quick)' if args.quick else ''}\n")
+
+    # 1. time against the floor
+    rows = []
+    for expr in plan["groups"]:
+        group = make_group(expr)
+        d = group.degree
+        t_solve = time_solve(group, args.repeats)
+        t_floor = time_floor(d, args.repeats + 2)
+        ratio = t_solve / t_floor
+        if args.quick:
+            verdict = "n/a (quick)"
+        elif d == plan["time_target_degree"]:
+            ok = ratio <= TIME_TARGET
+            failures += not ok
+            verdict = f"<= {TIME_TARGET:.0f}x  {'PASS' if ok else 'FAIL'}"
+        else:
+            verdict = "(no target)"
+        dim = eqsolve.solve(group).dim
+        rows.append([expr, d, dim, fmt_s(t_solve), fmt_s(t_floor), f"{ratio:.2f}x", verdict])
+        record["time"].append({"group": expr, "d": d, "dim": dim, "solve": t_solve, "floor": t_floor, "ratio": ratio})
+        eqsolve._solve._CACHE.clear()
+        gc.collect()
+    print(f"1. solve(G, cache=False) against the floor (one int32 gather pass over d x d), target <= "
+          f"{TIME_TARGET:.0f}x at d = 4096")
+    print_table(["group", "d", "E", "solve", "floor", "ratio", "target"], rows)
+
+    # 2. peak memory against the output
+    rows = []
+    for expr in plan["groups"]:
+        m = measure_memory(expr)
+        ratio = m["peak"] / m["output"]
+        if args.quick:
+            verdict = "n/a (quick)"
+        elif expr == plan["memory_target_group"]:
+            ok = ratio < MEMORY_TARGET
+            failures += not ok
+            verdict = f"< {MEMORY_TARGET}x  {'PASS' if ok else 'FAIL'}"
+        else:
+            verdict = "(no target)"
+        rows.append([expr, f"{m['output'] / 2**20:.1f} MiB", f"{m['peak'] / 2**20:.1f} MiB", f"{ratio:.2f}x", verdict])
+        record["memory"].append({"group": expr, **m, "ratio": ratio})
+    print(f"2. peak memory of one solve (peak RSS increase in a fresh process) against its int32 output, "
+          f"target < {MEMORY_TARGET}x for grid_translations((128, 128))")
+    print_table(["group", "output", "peak", "ratio", "target"], rows)
+
+    # 3. literal nullspace against solve
+    rows = []
+    for d in plan["nullspace_degrees"]:
+        n = time_nullspace(d, args.repeats)
+        literal = min(n["null_space"], n["rank"])
+        speedup = literal / n["solve"]
+        if d == 64:
+            ok = speedup >= NULLSPACE_TARGET
+            failures += not ok
+            verdict = f">= {NULLSPACE_TARGET:.0f}x  {'PASS' if ok else 'FAIL'}"
+        else:
+            verdict = "n/a (quick)" if args.quick else "(no target)"
+        rows.append([f"cyclic({d})", n["unknowns"], n["dim"], fmt_s(n["null_space"]), fmt_s(n["rank"]),
+                     fmt_s(n["solve"]), f"{speedup:,.0f}x", verdict])
+        record["nullspace"].append({**n, "speedup": speedup})
+    print(f"3. literal nullspace (scipy null_space of the dense stacked system; count(method='nullspace') rank) "
+          f"against solve; speedup over the faster literal route, target >= {NULLSPACE_TARGET:.0f}x at d = 64")
+    print_table(["group", "unknowns", "E", "null_space", "rank", "solve", "speedup", "target"], rows)
+
+    if args.quick:
+        print("quick run: targets apply to the full sizes (run without --quick for PASS/FAIL)")
+    else:
+        print("all targets PASS" if not failures else f"{failures} target(s) FAIL")
+    if args.json:
+        Path(args.json).write_text(json.dumps(record, indent=2))
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())
