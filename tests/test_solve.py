@@ -133,7 +133,6 @@ def test_symmetric_two_subsets_to_points_has_two(n):
 
 def test_cube_automorphisms_have_four():
     """Aut(Q_3) (order 48) on the 8 vertices: orbits on pairs <-> Hamming distance 0..3."""
-    pytest.importorskip("eqsolve._automorphisms", reason="groups.automorphisms is not implemented yet")
     graph = nx.hypercube_graph(3)
     H = groups.automorphisms(graph)
     assert H.order() == 48
