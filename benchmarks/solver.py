@@ -21,6 +21,9 @@ Three tables, all measured in one run (issue 2, part 7):
    returns a floating-point basis of the solution space, and the rank route of
    ``count(method="nullspace")``. Target: ``solve`` >= 100x faster than the faster of
    the two at d = 64. C_d has one generator, so its stacked system is the smallest.
+   BLAS runs on one thread by default (``--blas-threads``), as ``solve`` does: on a
+   shared machine a multithreaded BLAS that loses its second core can run 100x slower,
+   which would flatter the speedup.
 
     python benchmarks/solver.py            # full run (about two minutes, 3 GiB at its peak)
     python benchmarks/solver.py --quick    # d = 1024 and grid (64, 64), nullspace up to d = 32
@@ -40,7 +43,23 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+
+def _blas_threads(argv) -> str:
+    """The --blas-threads value, read before numpy loads its BLAS (default 1; 0: library default)."""
+    for i, arg in enumerate(argv):
+        if arg == "--blas-threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--blas-threads="):
+            return arg.split("=", 1)[1]
+    return "1"
+
+
+BLAS_THREADS = _blas_threads(sys.argv[1:])
+if BLAS_THREADS != "0":
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = BLAS_THREADS
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -188,13 +207,16 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (d = 1024), a few seconds")
     parser.add_argument("--repeats", type=int, default=3, help="best of this many runs (default 3)")
     parser.add_argument("--json", metavar="FILE", help="also write the measurements to FILE")
+    parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
+                        help="BLAS threads for the literal nullspace (default 1, like solve; 0: the library default)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     failures = 0
     record = {"quick": args.quick, "machine": platform.platform(), "cpus": os.cpu_count(),
-              "numpy": np.__version__, "time": [], "memory": [], "nullspace": []}
+              "numpy": np.__version__, "blas_threads": BLAS_THREADS, "time": [], "memory": [], "nullspace": []}
     print(f"eqsolve {eqsolve.__version__}, numpy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"best of {args.repeats}{' (quick)' if args.quick else ''}\n")
+          f"best of {args.repeats}, BLAS threads {BLAS_THREADS if BLAS_THREADS != '0' else 'default'}, "
+          f"load average {os.getloadavg()[0]:.2f}{' (quick)' if args.quick else ''}\n")
 
     # 1. time against the floor
     rows = []
