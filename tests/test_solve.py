@@ -368,6 +368,54 @@ def test_first_appearance_in_a_larger_table():
         assert first_appearance_order(eqsolve.solve(H).orbit_index)
 
 
+# -- orbits longer than the solver's seed (its first 32 Schreier-tree nodes) ------------------------
+# The d <= 7 groups above never leave the seed; here the verification sweep over the
+# non-tree edges has to merge labels.
+
+
+def affine_group(p, a):
+    """x -> x + 1 and x -> a x on Z_p (p prime): transitive, point stabilizers cyclic of order ord(a)."""
+    return PermutationGroup([[(x + 1) % p for x in range(p)], [(a * x) % p for x in range(p)]], degree=p)
+
+
+def multiplicative_order(a, p):
+    k, x = 1, a % p
+    while x != 1:
+        x, k = x * a % p, k + 1
+    return k
+
+
+@pytest.mark.parametrize("p, a", [(37, 2), (41, 3), (43, 4), (53, 52), (61, 9)])
+def test_affine_groups_beyond_the_seed(p, a):
+    # pairs (x, x): one orbit; pairs (x, y), x != y: the translations fix the difference y - x,
+    # which the multiplications move around the cosets of <a>, so (p - 1) / ord(a) orbits
+    H = affine_group(p, a)
+    B = eqsolve.solve(H, cache=False)
+    assert B.dim == 1 + (p - 1) // multiplicative_order(a, p)
+    rho = H.action()
+    assert_matches_oracle(B, rho, rho)
+
+
+@pytest.mark.parametrize("H", [groups.dihedral(40), groups.product_action(groups.dihedral(6), groups.dihedral(7)),
+                               groups.product_action(groups.cyclic(6), groups.symmetric(6))],
+                         ids=lambda H: H.name)
+def test_transitive_groups_beyond_the_seed_match_oracle(H):
+    assert H.degree > 32 and len(H.orbits()) == 1
+    rho = H.action()
+    assert_matches_oracle(eqsolve.solve(H, cache=False), rho, rho)
+
+
+def test_long_output_orbits_between_actions_match_oracle():
+    # C_6 x S_6 on [6] x [6]: one orbit of 36 points, and 2-subsets of it
+    H = groups.product_action(groups.cyclic(6), groups.symmetric(6))
+    rho = H.action()
+    pairs = [(rho, rho.subsets(2)), (rho.subsets(2), rho), (rho + H.trivial(), rho.subsets(2)),
+             (rho.subsets(2) + rho, rho)]
+    for out, inp in pairs:
+        assert max(len(o) for o in PermutationGroup(out.images, degree=out.degree).orbits()) > 32
+        assert_matches_oracle(eqsolve.solve(out=out, inp=inp, cache=False), out, inp)
+
+
 # -- degree 0 and 1, the trivial group ---------------------------------------------------------
 
 
