@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``eqsolve`` console script; returns the exit code."""
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)  # group orders such as 4096! are printed in full
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -109,3 +109,21 @@ def test_large_named_groups_know_their_order_without_a_chain():
     assert groups.alternating(1000).order() == math.factorial(1000) // 2
     g = groups.alternating(1000).random_element(np.random.default_rng(0))
     assert groups.alternating(1000).contains(g)
+
+
+def test_giants_by_plain_generators_are_recognised_exactly():
+    from eqsolve._chain import GiantChain, find_giant
+
+    for G, expected in [(groups.symmetric(300), math.factorial(300)), (groups.alternating(101), math.factorial(101) // 2)]:
+        plain = eqsolve.PermutationGroup(G.generators, degree=G.degree)
+        assert isinstance(plain.chain, GiantChain)
+        assert plain.order() == expected
+        g = plain.random_element(np.random.default_rng(1))
+        assert plain.contains(g)
+    # small giants agree with sympy; non-giants are never claimed
+    for G in (groups.symmetric(9), groups.alternating(10)):
+        assert eqsolve.PermutationGroup(G.generators, degree=G.degree).order() == G.to_sympy().order()
+    m11 = eqsolve.PermutationGroup.from_gap("(1,2,3,4,5,6,7,8,9,10,11), (3,7,11,8)(4,10,5,6)")
+    for G in (groups.dihedral(40), m11, groups.wreath(groups.symmetric(3), 4), groups.product_action(groups.symmetric(4), groups.symmetric(5))):
+        assert find_giant(G.generators, G.degree) is None
+    assert not eqsolve.PermutationGroup(groups.alternating(12).generators, degree=12).contains("(0 1)")
