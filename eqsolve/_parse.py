@@ -103,9 +103,14 @@ def _strip_wrappers(body: str) -> str:
 
 
 def cycles_to_array(cycles: Cycles, degree: int) -> np.ndarray:
-    """Array form of a product of disjoint-or-not cycles (applied right to left)."""
+    """Array form of a product of cycles, applied left to right as in GAP and sympy:
+    ``(0 1)(1 2)`` sends 0 to 1 by ``(0 1)``, then 1 to 2 by ``(1 2)``.
+
+    >>> cycles_to_array([(0, 1), (1, 2)], 3).tolist()
+    [2, 0, 1]
+    """
     perm = np.arange(degree, dtype=np.int64)
-    for cycle in reversed(cycles):
+    for cycle in cycles:
         for point in cycle:
             if point >= degree:
                 raise PointOutOfRangeError(

@@ -127,3 +127,10 @@ def test_giants_by_plain_generators_are_recognised_exactly():
     for G in (groups.dihedral(40), m11, groups.wreath(groups.symmetric(3), 4), groups.product_action(groups.symmetric(4), groups.symmetric(5))):
         assert find_giant(G.generators, G.degree) is None
     assert not eqsolve.PermutationGroup(groups.alternating(12).generators, degree=12).contains("(0 1)")
+
+
+def test_cycle_products_act_left_to_right_like_gap_and_sympy():
+    from sympy.combinatorics import Permutation
+
+    assert eqsolve.PermutationGroup.parse("(0 1)(1 2)").generators.tolist() == [Permutation(0, 1)(1, 2).array_form]
+    assert eqsolve.PermutationGroup.from_gap("(1,2)(2,3)").generators.tolist() == [[2, 0, 1]]
