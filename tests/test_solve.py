@@ -550,6 +550,50 @@ def test_out_or_inp_alone_defaults_to_the_natural_action():
     np.testing.assert_array_equal(eqsolve.solve(H, out=two).orbit_index, eqsolve.solve(out=two, inp=H.action()).orbit_index)
 
 
+def equality_pattern(*index_arrays):
+    """Label of the equality pattern of several index arrays (which of them are equal)."""
+    label = np.zeros(np.broadcast(*index_arrays).shape, dtype=np.int64)
+    bit = 0
+    for a in range(len(index_arrays)):
+        for b in range(a + 1, len(index_arrays)):
+            label |= (index_arrays[a] == index_arrays[b]).astype(np.int64) << bit
+            bit += 1
+    return label
+
+
+def test_many_short_rows_in_several_batches():
+    # S_200 on [200]^2 -> [200]: 40000 rows of 200 entries, filled in several batches;
+    # an orbit of ((a, b), c) is the equality pattern of a, b, c: Bell(3) = 5 of them
+    rho = groups.symmetric(200).action()
+    B = eqsolve.solve(out=rho.tensor(2), inp=rho, cache=False)
+    assert B.dim == oracle.bell(3)
+    a, b = np.divmod(np.arange(200 * 200), 200)
+    c = np.arange(200)
+    assert oracle.same_partition(B.orbit_index, equality_pattern(a[:, None], b[:, None], c[None, :]))
+    assert first_appearance_order(B.orbit_index)
+
+
+def test_tensor_square_to_tensor_square_is_bell_4():
+    rho = groups.symmetric(60).action()
+    B = eqsolve.solve(out=rho.tensor(2), inp=rho.tensor(2), cache=False)
+    assert B.dim == oracle.bell(4) == 15
+    a, b = np.divmod(np.arange(3600), 60)
+    pattern = equality_pattern(a[:, None], b[:, None], a[None, :], b[None, :])
+    assert oracle.same_partition(B.orbit_index, pattern)
+
+
+@pytest.mark.slow
+def test_two_million_rows_of_one_entry():
+    # C_1500 on [1500]^2 -> the trivial action: one orbit per offset b - a
+    C = groups.cyclic(1500)
+    B = eqsolve.solve(out=C.action().tensor(2), inp=C.trivial(), cache=False)
+    assert B.dim == 1500 and B.shape == (1500 ** 2, 1)
+    a, b = np.divmod(np.arange(1500 ** 2), 1500)
+    np.testing.assert_array_equal(B.orbit_index[:, 0], (b - a) % 1500)  # row (0, k) opens id k
+    B = eqsolve.solve(out=C.trivial(), inp=C.action().tensor(2), cache=False)
+    np.testing.assert_array_equal(B.orbit_index[0], (b - a) % 1500)
+
+
 # -- support masks ---------------------------------------------------------------------------
 
 
