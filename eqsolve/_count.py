@@ -235,32 +235,12 @@ def montecarlo(out, inp, samples: int = MONTECARLO_SAMPLES, rng=None) -> tuple[f
     group = out.group
     values = np.empty(samples, dtype=np.float64)
     ar_out, ar_in = np.arange(out.degree), np.arange(inp.degree)
-    sampler = _joint_sampler(out, inp)
+    from ._sampling import joint_sampler
+
+    sampler = joint_sampler([out, inp])
     for t in range(samples):
         g_out, g_in = sampler(rng)
         values[t] = np.count_nonzero(g_out == ar_out) * np.count_nonzero(g_in == ar_in)
     mean = float(values.mean())
     half = 1.96 * float(values.std(ddof=1)) / math.sqrt(samples)
     return mean, mean - half, mean + half
-
-
-def _joint_sampler(out, inp):
-    """Sampler of matching images (g_out, g_in) of one uniform random group element."""
-    group = out.group
-    if out._recipe is not None and inp._recipe is not None:
-        def sample(rng):
-            g = group.random_element(rng)
-            return out.image_of(g), inp.image_of(g)
-
-        return sample
-    from ._chain import stabilizer_chain
-
-    images, same = _joint(out, inp)
-    chain = stabilizer_chain(images, images.shape[1])
-    d_out = out.degree
-
-    def sample_joint(rng):
-        g = chain.random_element(rng)
-        return (g, g) if same else (g[:d_out], g[d_out:] - d_out)
-
-    return sample_joint

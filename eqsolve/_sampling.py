@@ -12,6 +12,7 @@ def random_elements(rng, actions) -> list[np.ndarray]:
 
     Works for actions given by generator images only (no ``image_of``), by
     sampling the group's joint action on the disjoint union of their points.
+    To draw many, build the sampler once with :func:`joint_sampler`.
 
     >>> import eqsolve
     >>> H = eqsolve.groups.cyclic(4)
@@ -19,9 +20,13 @@ def random_elements(rng, actions) -> list[np.ndarray]:
     >>> bool((gg == H.action().tensor(2).image_of(g)).all())
     True
     """
+    return joint_sampler(actions)(np.random.default_rng(rng))
+
+
+def joint_sampler(actions):
+    """A function ``rng -> [image in each action]`` of one uniform random element."""
     from ._chain import stabilizer_chain
 
-    rng = np.random.default_rng(rng)
     actions = list(actions)
     if not actions:
         raise EqsolveError("random_elements needs at least one action")
@@ -30,9 +35,17 @@ def random_elements(rng, actions) -> list[np.ndarray]:
         if action.group is not group and action.group != group:
             raise ActionMismatchError(f"actions of different groups: {group!r} and {action.group!r}")
     if all(a._recipe is not None for a in actions):
-        g = group.random_element(rng)
-        return [a.image_of(g) for a in actions]
+        def sample(rng):
+            g = group.random_element(rng)
+            return [a.image_of(g) for a in actions]
+
+        return sample
     offsets = np.cumsum([0] + [a.degree for a in actions])
     joint = np.concatenate([a.images + off for a, off in zip(actions, offsets)], axis=1)
-    g = stabilizer_chain(joint, int(offsets[-1])).random_element(rng)
-    return [g[lo:hi] - lo for lo, hi in zip(offsets[:-1], offsets[1:])]
+    chain = stabilizer_chain(joint, int(offsets[-1]))
+
+    def sample_joint(rng):
+        g = chain.random_element(rng)
+        return [g[lo:hi] - lo for lo, hi in zip(offsets[:-1], offsets[1:])]
+
+    return sample_joint
