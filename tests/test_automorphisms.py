@@ -1,6 +1,7 @@
 """groups.automorphisms: exact generators, checked against brute force and known groups."""
 
 import itertools
+import math
 
 import networkx as nx
 import numpy as np
@@ -56,7 +57,7 @@ def test_random_small_graphs_against_brute_force(seed):
 
 
 def test_huge_groups_are_not_enumerated():
-    import math
+
 
     assert groups.automorphisms(nx.star_graph(20)).order() == math.factorial(20)
     ten_triangles = nx.disjoint_union_all([nx.cycle_graph(3)] * 10)
@@ -73,3 +74,54 @@ def test_nodes_keep_their_order_and_labels():
 def test_not_a_graph_is_an_eqsolve_error():
     with pytest.raises(eqsolve.EqsolveError, match="networkx graph"):
         groups.automorphisms([(0, 1)])
+
+
+@pytest.mark.parametrize(
+    "graph, order",
+    [
+        (nx.complete_graph(30), math.factorial(30)),
+        (nx.star_graph(30), math.factorial(30)),
+        (nx.complete_bipartite_graph(6, 9), math.factorial(6) * math.factorial(9)),
+        (nx.empty_graph(0), 1),
+    ],
+    ids=["K30", "star30", "K6,9", "empty0"],
+)
+def test_twin_classes_give_huge_groups_at_once(graph, order):
+    assert groups.automorphisms(graph).order() == order
+
+
+def _multigraph_brute_force_order(graph) -> int:
+    from collections import Counter
+
+    nodes = list(graph)
+    index = {v: i for i, v in enumerate(nodes)}
+    mult = Counter()
+    for u, v in graph.edges():
+        a, b = index[u], index[v]
+        mult[(a, b)] += 1
+        if not graph.is_directed() and a != b:
+            mult[(b, a)] += 1
+    return sum(
+        all(mult.get((p[a], p[b])) == m for (a, b), m in mult.items())
+        for p in itertools.permutations(range(len(nodes)))
+    )
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_multigraphs_and_self_loops_against_brute_force(seed):
+    rng = np.random.default_rng(1000 + seed)
+    n = int(rng.integers(1, 7))
+    graph = (nx.MultiDiGraph if seed % 2 else nx.MultiGraph)()
+    graph.add_nodes_from(range(n))
+    for _ in range(int(rng.integers(0, n * n))):
+        a, b = rng.integers(0, n, 2)
+        graph.add_edge(int(a), int(b))
+    G = groups.automorphisms(graph)
+    assert G.order() == _multigraph_brute_force_order(graph)
+
+
+def test_attributes_are_ignored():
+    graph = nx.path_graph(3)
+    graph.nodes[0]["colour"] = "red"
+    graph.edges[0, 1]["weight"] = 5
+    assert groups.automorphisms(graph).order() == 2
