@@ -85,17 +85,17 @@ class PermutationGroup:
         >>> PermutationGroup.from_gap("(1,2,3), (1,2)").generators.tolist()
         [[1, 2, 0], [1, 0, 2]]
         """
-        return cls._from_cycle_lists(parse_cycles(text, one_based=True), degree)
+        return cls._from_cycle_lists(parse_cycles(text, one_based=True), degree, one_based=True)
 
     @classmethod
-    def _from_cycle_lists(cls, cycle_lists, degree):
+    def _from_cycle_lists(cls, cycle_lists, degree, one_based: bool = False):
         if degree is None:
             points = [p for gen in cycle_lists for cyc in gen for p in cyc]
             if not points and not cycle_lists:
                 raise DegreeMismatchError("degree is missing: an empty generator list needs degree=...")
             degree = max(points) + 1 if points else 1
         degree = _check_degree(degree)
-        return cls([cycles_to_array(c, degree) for c in cycle_lists], degree=degree)
+        return cls([cycles_to_array(c, degree, one_based) for c in cycle_lists], degree=degree)
 
     # -- basic data -----------------------------------------------------------
     @property
@@ -175,7 +175,7 @@ class PermutationGroup:
 
     def contains(self, perm) -> bool:
         """Membership test for an array form or a 0-based cycle string."""
-        arr = _to_arrays(_as_generator_list([perm]), self._degree)[0]
+        arr = _to_arrays(_as_generator_list([perm]), self._degree, label="element")[0]
         if len(arr) != self._degree:
             raise DegreeMismatchError(f"element of degree {len(arr)} tested in a group of degree {self._degree}")
         if self._member is not None:
@@ -389,7 +389,7 @@ def _as_generator_list(generators) -> list:
         raise EqsolveError(f"generators must be a list, got {type(generators).__name__}: {generators!r}") from None
 
 
-def _to_arrays(gens: list, degree: int | None) -> list[np.ndarray]:
+def _to_arrays(gens: list, degree: int | None, label: str = "generator") -> list[np.ndarray]:
     from sympy.combinatorics import Permutation
 
     # cycle strings need a degree: use the given one, else the largest point + 1 over all of them
@@ -406,8 +406,9 @@ def _to_arrays(gens: list, degree: int | None) -> list[np.ndarray]:
         if gens and all(isinstance(g, str) for g in gens):
             degree = max(sizes) if sizes else None
     arrays = []
+    name = label
     for index, g in enumerate(gens):
-        label = f"generator {index}"
+        label = f"{name} {index}" if name == "generator" else name
         if isinstance(g, str):
             cycle_lists = parse_cycles(g)
             if len(cycle_lists) > 1:

@@ -102,9 +102,12 @@ def _strip_wrappers(body: str) -> str:
     return body
 
 
-def cycles_to_array(cycles: Cycles, degree: int) -> np.ndarray:
-    """Array form of a product of cycles, applied left to right as in GAP and sympy:
+def cycles_to_array(cycles: Cycles, degree: int, one_based: bool = False) -> np.ndarray:
+    """Array form of a product of 0-based cycles, applied left to right as in GAP and sympy:
     ``(0 1)(1 2)`` sends 0 to 1 by ``(0 1)``, then 1 to 2 by ``(1 2)``.
+
+    ``one_based`` only changes error messages: they then quote points and
+    cycles in the 1-based notation the user typed.
 
     >>> cycles_to_array([(0, 1), (1, 2)], 3).tolist()
     [2, 0, 1]
@@ -113,9 +116,11 @@ def cycles_to_array(cycles: Cycles, degree: int) -> np.ndarray:
     for cycle in cycles:
         for point in cycle:
             if point >= degree:
+                offset = 1 if one_based else 0
+                points = f"GAP points are 1..{degree}" if one_based else f"points are 0..{degree - 1}"
                 raise PointOutOfRangeError(
-                    f"point {point} in cycle {format_cycle(cycle)} exceeds degree {degree} "
-                    f"(points are 0..{degree - 1})"
+                    f"point {point + offset} in cycle {format_cycle(cycle, one_based)} exceeds degree {degree} "
+                    f"({points})"
                 )
         step = np.arange(degree, dtype=np.int64)
         step[list(cycle)] = list(cycle[1:]) + [cycle[0]]
