@@ -300,10 +300,10 @@ class Action:
 
     def subsets(self, k: int) -> "Action":
         """Action on the k-subsets of the points, in lexicographic order."""
-        if not isinstance(k, (int, np.integer)) or k < 0 or k > self.degree:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 or k > self.degree:
             raise EqsolveError(f"subset size must be in 0..{self.degree}, got {k!r}")
         _check_size(math.comb(self.degree, k) * max(k, 1), f"{k}-subsets of {self.degree} points")
-        subsets = np.array(list(combinations(range(self.degree), k)), dtype=np.int64).reshape(-1, k)
+        subsets = np.array(list(combinations(range(self.degree), k)), dtype=np.int64).reshape(math.comb(self.degree, k), k)
         lookup = {tuple(s): i for i, s in enumerate(subsets.tolist())}
 
         def image(perm):
