@@ -32,19 +32,20 @@ def parse_cycles(text: str, one_based: bool = False) -> list[Cycles]:
     if not isinstance(text, str):
         raise CycleSyntaxError(f"expected a cycle string, got {type(text).__name__}: {text!r}")
     body = _strip_wrappers(text.strip()) if one_based else text.strip()
+    offset = text.find(body) if body else 0  # positions in messages count in the text as given
     generators: list[Cycles] = []
     current: Cycles | None = None  # cycles of the generator being read
     cycle: list[int] | None = None  # points of the cycle being read
     seen_in_cycle: set[int] = set()
     for match in _TOKEN.finditer(body):
         opening, closing, number, sep, other = match.groups()
-        where = f"at position {match.start(0) + 1} of {text!r}"
+        where = f"at position {offset + match.start(match.lastindex) + 1} of {text!r}"
         if other is not None:
             raise CycleSyntaxError(f"unexpected character {other!r} {where}")
         if opening:
             if cycle is not None:
                 raise CycleSyntaxError(f"unbalanced parenthesis: '(' inside a cycle {where}")
-            cycle, seen_in_cycle = [], set()
+            cycle, seen_in_cycle, cycle_where = [], set(), where
             if current is None:
                 current = []
         elif closing:
@@ -52,7 +53,7 @@ def parse_cycles(text: str, one_based: bool = False) -> list[Cycles]:
                 raise CycleSyntaxError(f"unbalanced parenthesis: ')' without '(' {where}")
             if not cycle and not (current == [] and _generator_ends(body, match.end(0))):
                 # "()" alone is the identity; an empty cycle inside a product is a typo
-                raise CycleSyntaxError(f"empty cycle '()' {where}")
+                raise CycleSyntaxError(f"empty cycle '()' {cycle_where}")
             if cycle:
                 current.append(tuple(cycle))
             cycle = None
