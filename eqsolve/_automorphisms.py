@@ -99,10 +99,18 @@ class _Search:
             self.out[a][b] = m
             self.inc[b][a] = m
         self.loop = [self.out[v].get(v, 0) for v in range(n)]
-        self.base_colour = _rank(
-            [(len(self.out[v]), sum(self.out[v].values()), len(self.inc[v]), sum(self.inc[v].values()), self.loop[v])
-             for v in range(n)]
-        )
+        # edge arrays: keys a * n + b sorted, with multiplicities (for vectorized refinement and checks)
+        pairs = np.array(sorted(mult), dtype=np.int64).reshape(-1, 2)
+        self.src, self.dst = pairs[:, 0], pairs[:, 1]
+        self.m = np.array([mult[p] for p in sorted(mult)], dtype=np.uint64)
+        self.keys = self.src * n + self.dst
+        rng = np.random.default_rng(0x5EED)
+        self.weights = rng.integers(1, 2**63, size=max(n, 1) + 1, dtype=np.uint64) | np.uint64(1)
+        self.base_colour = _rank_rows(np.stack([
+            np.bincount(self.src, minlength=n), np.bincount(self.src, weights=self.m.astype(float), minlength=n),
+            np.bincount(self.dst, minlength=n), np.bincount(self.dst, weights=self.m.astype(float), minlength=n),
+            np.array(self.loop, dtype=np.float64),
+        ], axis=1)) if n else np.zeros(0, dtype=np.int64)
         simple = (nx.DiGraph if self.directed else nx.Graph)()
         simple.add_nodes_from(range(n))
         for (a, b), m in mult.items():
@@ -112,7 +120,7 @@ class _Search:
 
     # -- building blocks -------------------------------------------------------------
     def twins(self) -> list[np.ndarray]:
-        """Transpositions of consecutive members of every twin class."""
+        """Transpositions of consecutive members of every twin class (exact: see the module notes)."""
         n, out, inc, loop = self.n, self.out, self.inc, self.loop
         classes: dict = {}
         for v in range(n):
@@ -126,50 +134,59 @@ class _Search:
         gens, seen = [], set()
         for members in classes.values():
             for a, b in zip(members, members[1:]):
-                if (a, b) in seen:
-                    continue
-                seen.add((a, b))
-                g = np.arange(n, dtype=np.int64)
-                g[a], g[b] = b, a
-                gens.append(g)
+                if (a, b) not in seen:
+                    seen.add((a, b))
+                    g = np.arange(n, dtype=np.int64)
+                    g[a], g[b] = b, a
+                    gens.append(g)
         return gens
 
-    def refine(self, pins: list[int]) -> list[int]:
-        """Canonical equitable colouring with ``pins`` individualised (in this order)."""
-        index = {v: k for k, v in enumerate(pins)}
-        colour = _rank([(self.base_colour[v], index.get(v, -1)) for v in range(self.n)])
-        count = len(set(colour))
-        while True:
-            signature = [
-                (
-                    colour[v],
-                    tuple(sorted((colour[u], m) for u, m in self.out[v].items())),
-                    tuple(sorted((colour[u], m) for u, m in self.inc[v].items())) if self.directed else (),
-                )
-                for v in range(self.n)
-            ]
-            new = _rank(signature)
-            new_count = len(set(new))
-            if new_count == count:
-                return new
-            colour, count = new, new_count
+    def refine(self, pins: list[int]) -> np.ndarray:
+        """Canonical equitable colouring with ``pins`` individualised (in this order).
+
+        Each round gives every vertex the new colour (old colour, hash of the multiset of
+        (colour, multiplicity) over out-neighbours, same over in-neighbours), ranked in sorted
+        order. The hash is a fixed random function of the multiset only, so the colouring is
+        canonical (automorphisms map colours to equal colours) whether or not two multisets
+        collide; a collision can only make it coarser.
+        """
+        n = self.n
+        pin = np.full(n, -1, dtype=np.int64)
+        pin[pins] = np.arange(len(pins))
+        colour = _rank_rows(np.stack([self.base_colour, pin], axis=1))
+        count = int(colour.max(initial=-1)) + 1
+        with np.errstate(over="ignore"):
+            while True:
+                values = self.weights[colour] * np.uint64(0x9E3779B97F4A7C15)
+                edge_out = values[self.dst] * (np.uint64(2) * self.m + np.uint64(1))
+                columns = [colour.astype(np.uint64), _sums(self.src, edge_out, n)]
+                if self.directed:
+                    edge_in = values[self.src] * (np.uint64(2) * self.m + np.uint64(3))
+                    columns.append(_sums(self.dst, edge_in, n))
+                new = _rank_rows(np.stack(columns, axis=1))
+                new_count = int(new.max(initial=-1)) + 1
+                if new_count == count:
+                    return new
+                colour, count = new, new_count
 
     def is_automorphism(self, g: np.ndarray) -> bool:
-        mult = self.mult
-        return all(mult.get((int(g[a]), int(g[b]))) == m for (a, b), m in mult.items())
+        order = np.argsort(g[self.src] * self.n + g[self.dst], kind="stable")
+        mapped = (g[self.src] * self.n + g[self.dst])[order]
+        return bool(np.array_equal(mapped, self.keys) and np.array_equal(self.m[order], self.m))
 
-    def find(self, source: list[int], target: list[int]) -> np.ndarray | None:
+    def find(self, source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
         """An automorphism mapping colouring ``source`` onto ``target`` (colour by colour), or None."""
-        if sorted(source) != sorted(target):
+        if not np.array_equal(np.sort(source), np.sort(target)):
             return None
         n = self.n
-        if len(set(source)) == n:  # discrete: the map is forced
-            where = {c: v for v, c in enumerate(target)}
-            g = np.array([where[source[v]] for v in range(n)], dtype=np.int64)
+        if np.unique(source).size == n:  # discrete: the map is forced
+            where = np.empty(n, dtype=np.int64)
+            where[target] = np.arange(n)
+            g = where[source]
             return g if self.is_automorphism(g) else None
         a, b = self.simple.copy(), self.simple.copy()
-        nx.set_node_attributes(a, dict(enumerate(source)), "c")
-        nx.set_node_attributes(b, dict(enumerate(target)), "c")
+        nx.set_node_attributes(a, dict(enumerate(source.tolist())), "c")
+        nx.set_node_attributes(b, dict(enumerate(target.tolist())), "c")
         matcher = self.matcher(a, b, node_match=_same_colour, edge_match=_same_multiplicity)
         mapping = next(matcher.isomorphisms_iter(), None)
         if mapping is None:
@@ -188,13 +205,13 @@ class _Search:
         base: list[int] = []
         while True:
             colour = self.refine(base)
-            cells: dict[int, list[int]] = {}
-            for v in range(n):
-                cells.setdefault(colour[v], []).append(v)
-            open_cells = [cell for cell in cells.values() if len(cell) > 1]
-            if not open_cells:
-                return generators
-            cell = min(open_cells, key=lambda c: (len(c), c[0]))
+            sizes = np.bincount(colour)
+            if sizes.max() == 1:
+                return generators  # discrete: only the identity fixes the base
+            # the smallest non-singleton cell (ties: the one with the smallest vertex)
+            size = sizes[sizes > 1].min()
+            first = np.flatnonzero(sizes[colour] == size)[0]
+            cell = np.flatnonzero(colour == colour[first]).tolist()
             point = cell[0]
             level = [g for g in generators if all(g[b] == b for b in base)]
             orbit = _orbit(point, level)
@@ -221,9 +238,23 @@ def _same_multiplicity(a, b) -> bool:
     return a["m"] == b["m"]
 
 
-def _rank(values: list) -> list[int]:
-    order = {value: rank for rank, value in enumerate(sorted(set(values)))}
-    return [order[value] for value in values]
+def _rank_rows(rows: np.ndarray) -> np.ndarray:
+    """Rank of each row among the distinct rows in lexicographic order (a canonical relabelling)."""
+    if rows.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    step = np.any(ordered[1:] != ordered[:-1], axis=1)
+    ranks = np.empty(len(rows), dtype=np.int64)
+    ranks[order] = np.concatenate([[0], np.cumsum(step)])
+    return ranks
+
+
+def _sums(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sum (mod 2**64) of ``values`` grouped by ``index`` (sorted), one per vertex."""
+    total = np.zeros(n, dtype=np.uint64)
+    np.add.at(total, index, values)
+    return total
 
 
 def _orbit(point: int, gens: list[np.ndarray]) -> set[int]:

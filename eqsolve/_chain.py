@@ -50,6 +50,7 @@ _TABLE_LEVEL = 1 << 25  # a level stores its transversal and inverses (int32) if
 _TABLE_TOTAL = 1 << 26  # ... and all tables of a chain stay below this many entries (256 MiB)
 _BATCH = 1 << 21  # entries per vectorized batch of permutations
 _RANDOM_SIFTS = 30  # consecutive random elements sifting to 1 that end the random phase
+_POOL = 10  # product-replacement pool size
 _WARMUP = 40  # product-replacement steps before the first random element is used
 _SEED = 20200712  # fixed: chains are reproducible
 _BULK = 32  # requests of this many transversal elements build the level's table (if it fits)
@@ -169,8 +170,19 @@ class _ProductReplacement:
 
     def __init__(self, gens: np.ndarray, rng: np.random.Generator, warmup: int = _WARMUP):
         self.rng = rng
-        size = max(10, len(gens))
-        self.pool = np.array([gens[i % len(gens)] for i in range(size)], dtype=np.int64)
+        gens = np.asarray(gens, dtype=np.int64)
+        if len(gens) <= _POOL:
+            self.pool = np.array([gens[i % len(gens)] for i in range(_POOL)], dtype=np.int64)
+        else:
+            # many generators: start from random subproducts (each generator in or out, in a
+            # random order), so that a small pool mixes as fast as for a few generators
+            self.pool = np.empty((_POOL, gens.shape[1]), dtype=np.int64)
+            for row in range(_POOL):
+                g = np.arange(gens.shape[1], dtype=np.int64)
+                for index in rng.permutation(len(gens)):
+                    if rng.integers(2):
+                        g = gens[index][g]
+                self.pool[row] = g
         self.acc = np.arange(gens.shape[1], dtype=np.int64)
         for _ in range(warmup):
             self.next()
