@@ -25,7 +25,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import eqsolve  # noqa: E402
-import layers  # noqa: E402
+from eqsolve import layers  # noqa: E402
 from eqsolve import groups  # noqa: E402
 
 

@@ -44,3 +44,13 @@ __all__ = [
     "ProblemTooLargeError",
     "ActionMismatchError",
 ]
+
+
+def __getattr__(name):
+    # ``eqsolve.layers`` (torch) and ``eqsolve.theory`` load on first use, so that
+    # ``import eqsolve`` stays light and never imports torch.
+    if name in ("layers", "theory"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'eqsolve' has no attribute {name!r}")

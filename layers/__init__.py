@@ -1,6 +1,6 @@
 """PyTorch layers built from a solved :class:`eqsolve.Basis` (see docs/layers.md).
 
->>> import torch, eqsolve, layers
+>>> import torch, eqsolve; from eqsolve import layers
 >>> B = eqsolve.solve(eqsolve.groups.symmetric(5))
 >>> layers.EquivariantLinear(B, 2, 3)(torch.randn(4, 2, 5)).shape
 torch.Size([4, 3, 5])

@@ -24,7 +24,7 @@ before flattening (its outputs do depend on where the padding sits).
 
 Examples
 --------
->>> import eqsolve, layers
+>>> import eqsolve; from eqsolve import layers
 >>> B = eqsolve.solve(eqsolve.groups.cyclic(16))
 >>> dss = layers.models.invariant(B, channels=[1, 32, 32], n_classes=3)
 >>> nets = layers.baselines.comparable(dss, B, n=10)

@@ -85,7 +85,7 @@ class DSSLinear(nn.Module):
 
     Examples
     --------
-    >>> import torch, eqsolve, layers
+    >>> import torch, eqsolve; from eqsolve import layers
     >>> B = eqsolve.solve(eqsolve.groups.cyclic(6))
     >>> dss = layers.DSSLinear(B, 2, 4, aggregation="sum")
     >>> x = torch.randn(3, 5, 2, 6)

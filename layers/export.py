@@ -29,7 +29,7 @@ Weights alone: :func:`save_state_dict` / :func:`load_state_dict` (``torch.load(w
 
 Examples
 --------
->>> import os, tempfile, torch, eqsolve, layers
+>>> import os, tempfile, torch, eqsolve; from eqsolve import layers
 >>> B = eqsolve.solve(eqsolve.groups.cyclic(8))
 >>> net = layers.models.invariant(B, channels=[1, 8], n_classes=3)
 >>> x = torch.randn(2, 5, 1, 8)

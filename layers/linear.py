@@ -49,7 +49,7 @@ class EquivariantLinear(nn.Module):
 
     Examples
     --------
-    >>> import torch, eqsolve, layers
+    >>> import torch, eqsolve; from eqsolve import layers
     >>> B = eqsolve.solve(eqsolve.groups.cyclic(8))
     >>> lin = layers.EquivariantLinear(B, 3, 4)
     >>> lin(torch.randn(2, 3, 8)).shape

@@ -29,7 +29,7 @@ dtype-agnostic (``model.to("cuda", torch.float64)``), scriptable and exportable
 
 Examples
 --------
->>> import torch, eqsolve, layers
+>>> import torch, eqsolve; from eqsolve import layers
 >>> B = eqsolve.solve(eqsolve.groups.cyclic(8))
 >>> net = layers.models.invariant(B, channels=[1, 16, 16], n_classes=3)
 >>> net(torch.randn(4, 5, 1, 8)).shape
@@ -472,7 +472,7 @@ def invariant(basis, channels: Sequence[int] = (1, 64, 64), n_classes: int = 3, 
 
     Examples
     --------
-    >>> import torch, eqsolve, layers
+    >>> import torch, eqsolve; from eqsolve import layers
     >>> net = layers.models.invariant(eqsolve.solve(eqsolve.groups.dihedral(6)), [2, 8], n_classes=4)
     >>> net(torch.randn(3, 7, 2, 6)).shape
     torch.Size([3, 4])
@@ -486,7 +486,7 @@ def selection(basis, channels: Sequence[int] = (1, 64, 64), aggregation: str = "
     """Sets ``(batch, n, c, d) -> (batch, n)`` scores, one per element: they permute with the set
     and are invariant to ``H``. Padded elements score ``-inf`` (ready for a softmax over the set).
 
-    >>> import torch, eqsolve, layers
+    >>> import torch, eqsolve; from eqsolve import layers
     >>> net = layers.models.selection(eqsolve.solve(eqsolve.groups.cyclic(5)), [1, 8])
     >>> net(torch.randn(2, 6, 1, 5)).shape
     torch.Size([2, 6])
@@ -499,7 +499,7 @@ def merging(basis, channels: Sequence[int] = (1, 64, 64), out_channels: int = 1,
     """Sets ``(batch, n, c, d) -> (batch, out_channels, d)``: ``H``-equivariant, ``S_n``-invariant
     (e.g. merging a burst of images into one).
 
-    >>> import torch, eqsolve, layers
+    >>> import torch, eqsolve; from eqsolve import layers
     >>> net = layers.models.merging(eqsolve.solve(eqsolve.groups.grid_translations((3, 3))), [1, 4], 2)
     >>> net(torch.randn(2, 5, 1, 9)).shape
     torch.Size([2, 2, 9])
@@ -516,7 +516,7 @@ def equivariant(basis, channels: Sequence[int] = (1, 64, 64), out_channels: int 
     ``aggregation="aittala"``, which splits the output channels in two halves, an odd
     ``out_channels`` makes that last layer use ``"sum"``).
 
-    >>> import torch, eqsolve, layers
+    >>> import torch, eqsolve; from eqsolve import layers
     >>> net = layers.models.equivariant(eqsolve.solve(eqsolve.groups.symmetric(4)), [1, 8], 3)
     >>> net(torch.randn(2, 5, 1, 4)).shape
     torch.Size([2, 5, 3, 4])

@@ -80,7 +80,7 @@ class EquivariantBatchNorm(_OrbitStats):
     padded set elements from the statistics; their outputs are 0. Running statistics as in
     ``torch.nn.BatchNorm1d`` (``momentum``, unbiased running variance).
 
-    >>> import torch, eqsolve, layers
+    >>> import torch, eqsolve; from eqsolve import layers
     >>> bn = layers.EquivariantBatchNorm(eqsolve.solve(eqsolve.groups.cyclic(4)), channels=2)
     >>> y = bn(torch.randn(8, 2, 4) * 3 + 1)
     >>> bool(y.mean().abs() < 1e-5), bool((y.var(unbiased=False) - 1).abs() < 1e-3)
@@ -138,7 +138,7 @@ class SetNorm(_OrbitStats):
     bool: statistics over the real elements only, padded outputs 0. Needs no running
     statistics (same in training and evaluation), so it suits sets of varying size.
 
-    >>> import torch, eqsolve, layers
+    >>> import torch, eqsolve; from eqsolve import layers
     >>> norm = layers.SetNorm(eqsolve.solve(eqsolve.groups.symmetric(3)), channels=2)
     >>> norm(torch.randn(4, 5, 2, 3)).shape
     torch.Size([4, 5, 2, 3])

@@ -44,7 +44,7 @@ class InvariantPool(nn.Module):
 
     Examples
     --------
-    >>> import torch, eqsolve, layers
+    >>> import torch, eqsolve; from eqsolve import layers
     >>> H = eqsolve.PermutationGroup.parse("(0 1 2); (3 4)", degree=5)
     >>> pool = layers.InvariantPool(eqsolve.solve(H), reduce="mean")
     >>> pool(torch.tensor([[1., 2., 3., 10., 20.]]))

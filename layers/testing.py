@@ -5,7 +5,7 @@ output's points; with ``set_size`` a random permutation of the set acts too. Fre
 inputs every trial. The check is ``max|f(g x) - g f(x)| <= atol + rtol * max|g f(x)|``; the
 default tolerance depends on the dtype (:data:`TOLERANCE`).
 
->>> import eqsolve, layers
+>>> import eqsolve; from eqsolve import layers
 >>> B = eqsolve.solve(eqsolve.groups.dihedral(5))
 >>> report = layers.testing.assert_equivariant(layers.EquivariantLinear(B, 2, 3).double(), B)
 >>> report.error < 1e-10

@@ -7,7 +7,7 @@ of the task is exactly ``S_n x C_d`` (reordering the set, shifting any element).
 ``eqsolve.groups.cyclic(d)`` learns it in a few seconds on a CPU (1000 sets of 8 signals of
 length 32, channels ``[1, 16, 16]``, 20 epochs: about 90% test accuracy in 2-3 s):
 
->>> import torch, eqsolve, layers
+>>> import torch, eqsolve; from eqsolve import layers
 >>> _ = torch.manual_seed(0)
 >>> data = layers.train.synthetic_signal_sets(128, n=8, d=16, rng=0)
 >>> data.x.shape, data.y.shape

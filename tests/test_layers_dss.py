@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import eqsolve
-import layers
+from eqsolve import layers
 from eqsolve import groups
-from layers.testing import assert_equivariant
+from eqsolve.layers.testing import assert_equivariant
 
 from _layer_zoo import masked_grid, square_zoo
 

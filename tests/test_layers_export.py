@@ -17,13 +17,13 @@ import pytest
 import torch
 
 import eqsolve
-import layers
+from eqsolve import layers
 from eqsolve import EqsolveError, groups
 from eqsolve.cli import main
-from layers import baselines, models
-from layers.export import load_exported, onnx_compatible, read_metadata
+from eqsolve.layers import baselines, models
+from eqsolve.layers.export import load_exported, onnx_compatible, read_metadata
 
-export_module = importlib.import_module("layers.export")  # layers.export is the function
+export_module = importlib.import_module("eqsolve.layers.export")  # layers.export is the function
 HAS_ONNX = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxscript"))
 needs_onnx = pytest.mark.skipif(not HAS_ONNX, reason="needs the onnx and onnxscript packages")
 FORMATS = ["pt2", "torchscript"] + (["onnx"] if HAS_ONNX else [])

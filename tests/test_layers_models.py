@@ -10,10 +10,10 @@ import pytest
 import torch
 
 import eqsolve
-import layers
+from eqsolve import layers
 from eqsolve import EqsolveError, groups
-from layers import baselines, models
-from layers.testing import assert_equivariant
+from eqsolve.layers import baselines, models
+from eqsolve.layers.testing import assert_equivariant
 
 from _layer_zoo import square_zoo
 

@@ -9,10 +9,10 @@ EquivariantLinear between the corresponding actions of G the others.
 import pytest
 
 import eqsolve
-import theory
+from eqsolve import theory
 
 torch = pytest.importorskip("torch")
-import layers  # noqa: E402
+from eqsolve import layers  # noqa: E402
 
 GROUPS = {
     "cyclic5": lambda: eqsolve.groups.cyclic(5),

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eqsolve
-import theory
+from eqsolve import theory
 from eqsolve import EqsolveError, PermutationGroup, groups
-from theory import Computation, check
+from eqsolve.theory import Computation, check
 
 # -- a brute-force oracle, independent of eqsolve's solver and counting --------------------
 
@@ -250,7 +250,7 @@ def test_bell_rows():
 
 
 def test_class_sums_against_enumeration():
-    from theory._combinatorics import class_sum
+    from eqsolve.theory._combinatorics import class_sum
 
     for m in range(1, 7):
         for alternating in (False, True):
@@ -279,7 +279,7 @@ def _parity(p):
 
 
 def test_partition_count():
-    from theory._combinatorics import partitions
+    from eqsolve.theory._combinatorics import partitions
 
     for m in range(0, 16):
         assert theory.partition_count(m) == len(list(partitions(m)))
@@ -356,7 +356,7 @@ def test_factorised_structure():
     assert theory.factorised_structure(G, 3, h_table).startswith("mismatch")
     # a generator that moves elements and points at once, (i, p) -> (1 - i, p + 1), cannot be split
     both = [(1 - i) * 5 + (p + 1) % 5 for i in range(2) for p in range(5)]
-    from theory._methods import Skip
+    from eqsolve.theory._methods import Skip
 
     with pytest.raises(Skip, match="both"):
         theory.factorised_structure(PermutationGroup([both], degree=10), 2, h_table)
@@ -485,13 +485,14 @@ def test_random_small_groups(spec, n):
 
 
 def test_theory_does_not_import_torch_or_matplotlib():
-    code = ("import sys, theory; from eqsolve import groups; theory.verify(groups.cyclic(4), 3); "
+    code = ("import sys; from eqsolve import theory; from eqsolve import groups; theory.verify(groups.cyclic(4), 3); "
             "print('torch' in sys.modules, 'matplotlib' in sys.modules)")
     assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "False False"
 
 
-@pytest.mark.parametrize("name", ["theory", "theory._claims", "theory._combinatorics", "theory._result",
-                                  "theory._methods", "theory.suite", "theory.pictures"])
+@pytest.mark.parametrize("name", ["eqsolve.theory", "eqsolve.theory._claims", "eqsolve.theory._combinatorics",
+                                  "eqsolve.theory._result", "eqsolve.theory._methods", "eqsolve.theory.suite",
+                                  "eqsolve.theory.pictures"])
 def test_docstring_examples(name):
     import doctest
     import importlib

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-import theory
+from eqsolve import theory
 from eqsolve import EqsolveError
 from eqsolve.cli import main
-from theory import Computation, Results, check, suite
+from eqsolve.theory import Computation, Results, check, suite
 
-from theory.pictures import have_matplotlib
+from eqsolve.theory.pictures import have_matplotlib
 
 needs_matplotlib = pytest.mark.skipif(not have_matplotlib(), reason="pictures need matplotlib")
 
@@ -152,7 +152,7 @@ def test_paper_suite_small_settings(tmp_path):
 
 
 def test_report_without_matplotlib_says_so(tmp_path, monkeypatch, capsys):
-    import theory.pictures
+    import eqsolve.theory.pictures
 
     monkeypatch.setattr(theory.pictures, "have_matplotlib", lambda: False)
     report = tmp_path / "r.md"

@@ -5,7 +5,7 @@ Every function returns result objects (:class:`ClaimResult`, or :class:`Results`
 of them) carrying the claim in words, the predicted value, the value from each
 independent method with its time, ``agree``, and the methods skipped with the reason.
 
->>> import theory
+>>> from eqsolve import theory
 >>> from eqsolve import groups
 >>> r = theory.theorem1(groups.cyclic(100), 25)
 >>> [x.claim for x in r], r.agree
@@ -54,4 +54,4 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(".suite", __name__)
-    raise AttributeError(f"module 'theory' has no attribute {name!r}")
+    raise AttributeError(f"module 'eqsolve.theory' has no attribute {name!r}")

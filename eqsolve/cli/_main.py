@@ -1,7 +1,7 @@
 """The ``eqsolve`` command line: the one front door.
 
-Subcommands live in :mod:`eqsolve.commands`, one module each; they import
-``layers`` and ``theory`` lazily, inside the subcommands that need them, so
+Subcommands live in :mod:`eqsolve.cli`, one module each; they import
+``eqsolve.layers`` and ``eqsolve.theory`` lazily, inside the subcommands that need them, so
 ``eqsolve solve`` stays fast and never loads torch.
 
 Exit codes: 0 success, 2 bad input (message on stderr, no traceback).
@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
-from ._errors import EqsolveError
+from .. import __version__
+from .._errors import EqsolveError
 
 DESCRIPTION = """\
 eqsolve: turn a permutation symmetry into equivariant linear layers.
@@ -38,7 +38,9 @@ run 'eqsolve COMMAND --help' for the options of each command.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import COMMANDS
+    from . import count, demo, export, show, solve, verify
+
+    COMMANDS = [demo, solve, count, export, verify, show]
 
     parser = argparse.ArgumentParser(
         prog="eqsolve", description=DESCRIPTION, epilog=EPILOG,

@@ -89,7 +89,7 @@ def parse_size(text: str) -> int:
 
 
 def run(args) -> int:
-    from theory import Limits
+    from eqsolve.theory import Limits
 
     limits = Limits.make(max_bytes=parse_size(args.max_memory), max_elements=args.max_elements,
                          max_unknowns=args.max_unknowns, samples=args.samples, seed=args.seed)
@@ -103,8 +103,8 @@ def run(args) -> int:
 
 
 def _run_group(args, limits) -> int:
-    import theory
-    from theory import suite
+    from eqsolve import theory
+    from eqsolve.theory import suite
 
     group = group_from_args(args)
     c_in, c_out = args.channels
@@ -134,7 +134,7 @@ def _run_group(args, limits) -> int:
 
 
 def _run_suite(args, limits) -> int:
-    from theory import suite
+    from eqsolve.theory import suite
 
     result = suite.paper(limits=limits)
     pictures = []
@@ -157,7 +157,7 @@ def _run_suite(args, limits) -> int:
 
 
 def _print_results(results) -> None:
-    from theory._result import format_value
+    from eqsolve.theory._result import format_value
 
     rows = [("claim", "predicted", "result", "seconds", "independent computations")]
     for r in results:

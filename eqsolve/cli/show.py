@@ -50,7 +50,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import eqsolve
-    from theory.pictures import draw_sharing
+    from eqsolve.theory.pictures import draw_sharing
 
     group = group_from_args(args)
     label = group_label(group, args)

@@ -74,7 +74,7 @@ def run(args) -> int:
         print(f"    {method:<10} E = {r.to_dict()['value']:<8} {r.seconds:8.4f} s{extra}")
     ok = len(exact) == 1
 
-    import theory
+    from eqsolve import theory
 
     print(f"\n[3] verify  the paper's theorems for H and n = {args.n}")
     results = theory.verify(H, args.n)
@@ -92,8 +92,8 @@ def run(args) -> int:
 def _train_and_export(B, H, args) -> bool:
     import torch
 
-    import layers
-    from layers.testing import assert_equivariant
+    from eqsolve import layers
+    from eqsolve.layers.testing import assert_equivariant
 
     torch.manual_seed(args.seed)
     data = layers.train.synthetic_signal_sets(args.sets, args.n, H.degree, rng=args.seed, n_classes=3)

@@ -99,7 +99,7 @@ def _check_args(args) -> str:
 
 def build_model(args, basis):
     """The module named by ``--model`` (and the task it solves)."""
-    import layers
+    from eqsolve import layers
 
     channels = list(args.channels)
     norm = None if args.norm == "none" else args.norm
@@ -126,7 +126,7 @@ def run(args) -> int:
     import torch
 
     import eqsolve
-    import layers
+    from eqsolve import layers
 
     fmt = _check_args(args)
     group = group_from_args(args)
