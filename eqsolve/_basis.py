@@ -83,6 +83,21 @@ class Basis:
 
     __hash__ = None  # mutable-free but array-backed: compare, do not hash
 
+    def rows(self, idx) -> np.ndarray:
+        """Rows ``idx`` of the orbit table, ``(len(idx), d_in)`` (a copy).
+
+        Layers and tools read rows through this method so that they never need the
+        whole ``d_out x d_in`` table.
+
+        >>> import eqsolve
+        >>> eqsolve.solve(eqsolve.groups.cyclic(3)).rows([2]).tolist()
+        [[1, 2, 0]]
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        if idx.ndim != 1 or (idx.size and (idx.min() < 0 or idx.max() >= self.degree_out)):
+            raise EqsolveError(f"rows: expected a list of row numbers in [0, {self.degree_out}), got {idx.tolist()!r:.80}")
+        return np.array(self.orbit_index[idx])
+
     def orbit_sizes(self) -> np.ndarray:
         """Number of entries of each basis matrix."""
         flat = self.orbit_index.ravel()
