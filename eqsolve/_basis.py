@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from ._errors import EqsolveError, ProblemTooLargeError
+from ._io import atomic_write
 
 FORMAT_VERSION = 1
 SYMBOLIC_MAX_ENTRIES = 1 << 16
@@ -255,30 +253,6 @@ def _check_arrays(table, bias, in_orbits, dim) -> str:
         if n and (arr.min() < 0 or arr.max() >= n):
             return f"{name} has label {int(arr.min() if arr.min() < 0 else arr.max())} outside 0..{n - 1}"
     return ""
-
-
-def atomic_write(path, write) -> None:
-    """Call ``write(handle)`` on a temp file next to ``path``, then rename it into place."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise EqsolveError(f"cannot write {path}: directory {directory} does not exist")
-    if path.is_dir():
-        raise EqsolveError(f"cannot write {path}: it is a directory")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise EqsolveError(f"cannot write {path}: {err}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(err, OSError):
-            raise EqsolveError(f"cannot write {path}: {err}") from None
-        raise
 
 
 def _readonly(array) -> np.ndarray:

@@ -51,7 +51,6 @@ import inspect
 import json
 import logging
 import os
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -61,7 +60,7 @@ import torch
 from torch import nn
 
 from eqsolve import EqsolveError
-from eqsolve._basis import atomic_write as _atomic_write
+from eqsolve._io import atomic_path, atomic_write
 
 from . import _fastpaths
 from .models import SetNet, count_parameters
@@ -193,8 +192,7 @@ def export(model: nn.Module, example_input, path, format: Optional[str] = None, 
     was_training = model.training
     model.eval()
     notes: List[str] = []
-    tmp = _temp_path(path)
-    try:
+    with atomic_path(path) as tmp:  # only a checked file replaces the target
         try:
             with torch.no_grad():
                 reference = _as_outputs(model(*inputs))
@@ -209,12 +207,6 @@ def export(model: nn.Module, example_input, path, format: Optional[str] = None, 
             model.train(was_training)
         error = _check(tmp, fmt, model, inputs, reference, dyn, notes) if check else None
         size = tmp.stat().st_size
-        os.replace(tmp, path)  # only a checked file replaces the target
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
-    _chmod_default(path)
     return ExportResult(
         path=str(path), format=fmt, method=method, inputs={n: list(t.shape) for n, t in zip(names, inputs)},
         outputs=[list(t.shape) for t in reference], dynamic=dyn, parameters=count_parameters(model),
@@ -536,26 +528,6 @@ def _grown(inputs, axes) -> List[torch.Tensor]:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def atomic_write(path, write) -> None:
-    """``write(handle)`` into a temp file next to ``path``, renamed into place."""
-    _atomic_write(path, write)
-    _chmod_default(path)
-
-
-def _temp_path(path: Path) -> Path:
-    """A fresh, empty file next to ``path`` (same file system, so the rename is atomic)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
-
-
-def _chmod_default(path) -> None:
-    """Give ``path`` the mode a plain ``open`` would (``0666 & ~umask``); temp files are ``0600``."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def _format_of(path: Path, format: Optional[str]) -> str:
     if format is not None:
         if format not in FORMATS:

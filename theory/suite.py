@@ -194,17 +194,21 @@ def write_report(result: SuiteResult, path, pictures: bool = True, pictures_dir=
                  ) -> list[str]:
     """Write the markdown report (atomically); with ``pictures`` and matplotlib installed, also
     one PNG sharing-pattern picture per setting. Returns the picture paths."""
-    from .pictures import atomic_write_text, have_matplotlib
+    from eqsolve._io import atomic_write_text, check_target, os_reason
+
+    from .pictures import have_matplotlib
 
     path = Path(path)
-    if not path.parent.is_dir() and str(path.parent):
-        raise EqsolveError(f"cannot write the report {str(path)!r}: directory {str(path.parent)!r} does not exist")
+    check_target(path)  # refuse a bad target before drawing anything
     written = []
     picture_note = ""
     t0 = time.perf_counter()
     if pictures and have_matplotlib():
         directory = Path(pictures_dir) if pictures_dir else path.with_name(path.stem + "_files")
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise EqsolveError(f"cannot create the pictures folder {directory}: {os_reason(err)}") from None
         for section in result.sections:
             if section.subject is not None:
                 section.pictures = _pictures(section, directory, limits or Limits())

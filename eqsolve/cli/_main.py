@@ -4,13 +4,19 @@ Subcommands live in :mod:`eqsolve.cli`, one module each; they import
 ``eqsolve.layers`` and ``eqsolve.theory`` lazily, inside the subcommands that need them, so
 ``eqsolve solve`` stays fast and never loads torch.
 
-Exit codes: 0 success, 2 bad input (message on stderr, no traceback).
+Exit codes: 0 success, 2 bad input or any other failure: one line on stderr
+(a JSON object on stderr under ``--json``), never a traceback unless ``--debug`` is given
+(or ``EQSOLVE_DEBUG=1`` is set).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import json
+import os
 import sys
+import traceback
 
 from .. import __version__
 from .._errors import EqsolveError
@@ -34,7 +40,31 @@ examples:
   eqsolve export --group cyclic:100 --model dss-invariant --channels 1 64 64 --classes 3 --out net.pt2
 
 run 'eqsolve COMMAND --help' for the options of each command.
+
+exit status: 0 success; 2 bad input, a request above the memory or work limit
+(EQSOLVE_MAX_MEMORY, EQSOLVE_MAX_WORK; see docs/limits.md) or a file that cannot be
+read or written: one line on stderr, a JSON object on stderr under --json, a
+traceback only with --debug.
 """
+
+DEBUG_HELP = "show the Python traceback of a failure (also EQSOLVE_DEBUG=1)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors follow the --json convention of the others."""
+
+    def error(self, message):
+        if _wants_json(sys.argv[1:] if _ARGV is None else _ARGV):
+            _report_json(self.prog.split()[-1] if " " in self.prog else None, "UsageError", message)
+            raise SystemExit(2)
+        super().error(message)
+
+
+_ARGV: list[str] | None = None
+
+
+def _wants_json(argv) -> bool:
+    return any(a == "--json" for a in argv or ())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,14 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     COMMANDS = [demo, solve, count, export, verify, show]
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="eqsolve", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"eqsolve {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
+    for command in sub.choices.values():
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     return parser
 
 
@@ -57,21 +90,88 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``eqsolve`` console script; returns the exit code."""
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)  # group orders such as 4096! are printed in full
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("EQSOLVE_DEBUG", "") not in ("", "0")
     try:
         return int(args.handler(args) or 0)
-    except EqsolveError as err:
-        print(f"eqsolve {args.command}: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _silence_stdout()
         return 0
+    except SystemExit:
+        raise
+    except BaseException as err:  # every failure becomes one line (and exit 2), never a traceback
+        if debug:
+            traceback.print_exc()
+        kind, message = describe_failure(err)
+        if getattr(args, "json", False):
+            _report_json(args.command, kind, message)
+        else:
+            print(f"eqsolve {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+def describe_failure(err: BaseException) -> tuple[str, str]:
+    """``(kind, one-line message)`` of any exception raised by a subcommand.
+
+    >>> describe_failure(PermissionError(13, "Permission denied", "/ro/net.pt2"))
+    ('PermissionError', '/ro/net.pt2: permission denied')
+    """
+    kind = type(err).__name__
+    if isinstance(err, EqsolveError):
+        message = str(err)
+    elif isinstance(err, OSError):
+        message = describe_os_error(err)
+    elif isinstance(err, MemoryError):
+        message = ("out of memory: the request needed more memory than was free when it ran; set "
+                   "EQSOLVE_MAX_MEMORY lower so that it is refused early, or free memory")
+    elif isinstance(err, RecursionError):
+        message = "the input is nested too deeply"
+    else:
+        message = f"internal error ({kind}: {err}); run with --debug for the traceback and please report it"
+    return kind, " ".join(message.split()) or kind
+
+
+def describe_os_error(err: OSError) -> str:
+    """A one-line account of a failed read or write, naming the file and the cause."""
+    reasons = {
+        errno.ENOSPC: "no space left on device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.EROFS: "read-only file system",
+        errno.EISDIR: "it is a directory",
+        errno.ENOTDIR: "a part of the path is not a directory",
+        errno.ENOENT: "no such file or directory",
+        errno.ENAMETOOLONG: "file name too long",
+    }
+    reason = reasons.get(err.errno, (err.strerror or str(err)).lower())
+    name = err.filename if err.filename is not None else None
+    return f"{name}: {reason}" if name else f"input/output error: {reason}"
+
+
+def _report_json(command, kind: str, message: str) -> None:
+    record = {"error": " ".join(str(message).split()), "type": kind, "exit_code": 2}
+    if command:
+        record = {"command": command, **record}
+    sys.stderr.write(json.dumps(record) + "\n")
+
+
+def _silence_stdout() -> None:
+    # the reader went away (eqsolve ... | head): do not let the interpreter complain at exit
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

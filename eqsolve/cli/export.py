@@ -91,9 +91,13 @@ def _check_args(args) -> str:
     fmt = args.format or suffix_format or "pt2"
     if args.format and suffix_format and suffix_format != args.format:
         raise EqsolveError(f"--out {args.out} has the suffix of a {suffix_format} file, but --format is {args.format}")
-    directory = out.parent if str(out.parent) else Path(".")
-    if not directory.is_dir():
-        raise EqsolveError(f"cannot write {args.out}: directory {directory} does not exist")
+    from .._io import check_target
+
+    check_target(out)  # refuse a bad target before building anything
+    if args.weights:
+        check_target(args.weights)
+        if Path(args.weights).resolve() == out.resolve():
+            raise EqsolveError(f"--weights and --out name the same file {args.out}")
     return fmt
 
 
@@ -146,9 +150,16 @@ def run(args) -> int:
         example = (x, torch.as_tensor(keep))
     label = group_label(group, args)
     metadata = {"group": label, "degree": group.degree, "dimension": basis.dim, "dtype": args.dtype}
-    result = layers.export(model, example, args.out, format=fmt, metadata=metadata)
-    if args.weights:
-        layers.save_state_dict(model, args.weights)
+    from contextlib import nullcontext
+
+    from .._io import atomic_path
+
+    # the weights are written first into a temporary file that replaces --weights only once the
+    # export has succeeded: a failure leaves neither file half written nor changed
+    with atomic_path(args.weights) if args.weights else nullcontext() as weights_tmp:
+        if weights_tmp is not None:
+            layers.save_state_dict(model, weights_tmp)
+        result = layers.export(model, example, args.out, format=fmt, metadata=metadata)
     record = {
         "group": label,
         "degree": group.degree,

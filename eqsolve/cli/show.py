@@ -52,7 +52,10 @@ def run(args) -> int:
     import eqsolve
     from eqsolve.theory.pictures import draw_sharing
 
+    from .._io import check_target
+
     group = group_from_args(args)
+    check_target(args.out)
     label = group_label(group, args)
     for flag in ("out_power", "in_power"):
         if getattr(args, flag) < 0:

@@ -42,6 +42,10 @@ def run(args) -> int:
     from .._errors import EqsolveError
 
     group = group_from_args(args)
+    if args.save:
+        from .._io import check_target
+
+        check_target(args.save)
     for flag in ("out_power", "in_power"):
         if getattr(args, flag) < 0:
             raise EqsolveError(f"--{flag.replace('_', '-')} must be >= 0, got {getattr(args, flag)}")

@@ -95,6 +95,10 @@ def run(args) -> int:
                          max_unknowns=args.max_unknowns, samples=args.samples, seed=args.seed)
     if args.pictures and not args.report:
         raise EqsolveError("--pictures needs --report FILE")
+    if args.report:
+        from .._io import check_target
+
+        check_target(args.report)  # before the (possibly long) verification
     if args.suite:
         if any(getattr(args, name, None) is not None for name in ("cycles", "gap", "group")):
             raise EqsolveError("give either --suite or a group, not both")
