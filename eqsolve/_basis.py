@@ -183,35 +183,20 @@ def load(path) -> Basis:
 
     Anything that is not such a file (another format, a truncated or corrupt
     archive, inconsistent arrays, a newer format version) raises
-    :class:`EqsolveError` naming the file and the problem.
+    :class:`EqsolveError` naming the file and the problem. Declared array sizes are
+    checked against the file and the memory budget before anything is read; pipes,
+    devices and folders are refused without blocking; metadata is bounded (64 KiB,
+    32 levels of nesting).
     """
-    import zipfile
-    import zlib
+    from ._io import loads_json_bounded, read_npz
 
-    try:
-        with open(path, "rb") as handle:
-            magic = handle.read(4)
-    except FileNotFoundError:
-        raise EqsolveError(f"no such file: {path}") from None
-    except OSError as err:
-        raise EqsolveError(f"cannot read {path}: {err}") from None
-    if magic != b"PK\x03\x04":
-        raise EqsolveError(f"{path} is not an eqsolve basis file (not an .npz archive)")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-    except (ValueError, OSError, EOFError, KeyError, NotImplementedError, RuntimeError,
-            zipfile.BadZipFile, zlib.error) as err:
-        raise EqsolveError(f"{path} is not an eqsolve basis file: {err}") from None
+    arrays = read_npz(path, "an eqsolve basis file")
     missing = {"orbit_index", "bias_index", "meta"} - set(arrays)
     if missing:
         raise EqsolveError(f"{path} is not an eqsolve basis file: missing {sorted(missing)}")
-    try:
-        if arrays["meta"].dtype != np.uint8 or arrays["meta"].ndim != 1:
-            raise ValueError
-        meta = json.loads(arrays["meta"].tobytes().decode())
-    except (ValueError, UnicodeDecodeError):
-        raise EqsolveError(f"{path}: unreadable metadata") from None
+    if arrays["meta"].dtype != np.uint8 or arrays["meta"].ndim != 1:
+        raise EqsolveError(f"{path}: unreadable metadata")
+    meta = loads_json_bounded(arrays["meta"].tobytes(), str(path))
     if not isinstance(meta, dict) or meta.get("format") != "eqsolve-basis":
         raise EqsolveError(f"{path} is not an eqsolve basis file")
     version = meta.get("version")

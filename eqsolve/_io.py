@@ -165,3 +165,141 @@ def open_regular(path, what: str = "file"):
     except BaseException:
         os.close(fd)
         raise
+
+
+# -- reading untrusted archives ------------------------------------------------------------------
+NPZ_MAX_MEMBERS = 64
+DEFLATE_MAX_RATIO = 1100  # deflate cannot expand more than 1032:1; more is a lie or a bomb
+METADATA_MAX_BYTES = 1 << 16
+METADATA_MAX_DEPTH = 32
+
+
+def read_npz(path, what: str = "an .npz archive", max_bytes: int | None = None) -> dict:
+    """The arrays of an ``.npz`` file, checked before anything large is read.
+
+    Refuses (:class:`EqsolveError`) anything but a regular file; a zip whose members
+    declare more bytes than their compressed size allows; an ``.npy`` header that cannot be
+    parsed, holds objects, or declares a shape whose size differs from the member's; and
+    (:class:`ProblemTooLargeError`) arrays whose total size exceeds the memory budget.
+    """
+    import zipfile
+    import zlib
+
+    import numpy as np
+    from numpy.lib import format as npy
+
+    from ._budget import require_memory
+
+    with open_regular(path) as handle:
+        if handle.read(4) != b"PK\x03\x04":
+            raise EqsolveError(f"{path} is not {what} (not an .npz archive)")
+        handle.seek(0)
+        try:
+            archive = zipfile.ZipFile(handle)
+        except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError) as err:
+            raise EqsolveError(f"{path} is not {what}: {_short(err)}") from None
+        with archive:
+            members = archive.infolist()
+            if len(members) > NPZ_MAX_MEMBERS:
+                raise EqsolveError(f"{path} is not {what}: {len(members)} members (at most {NPZ_MAX_MEMBERS})")
+            total = 0
+            for info in members:
+                if info.compress_type == zipfile.ZIP_STORED:
+                    honest = info.file_size == info.compress_size
+                else:
+                    honest = info.file_size <= DEFLATE_MAX_RATIO * info.compress_size + 4096
+                if not honest:
+                    raise EqsolveError(
+                        f"{path} is not {what}: member {info.filename[:60]!r} declares {info.file_size} bytes "
+                        f"from {info.compress_size} compressed bytes")
+                total += info.file_size
+            require_memory(total, f"reading {path} ({len(members)} arrays)", max_bytes)
+            arrays = {}
+            for info in members:
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                try:
+                    with archive.open(info) as member:
+                        arrays[name] = _read_npy(member, info.file_size, np, npy)
+                except EqsolveError as err:
+                    raise EqsolveError(f"{path} is not {what}: array {name[:60]!r}: {err}") from None
+                except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, NotImplementedError,
+                        RuntimeError, KeyError) as err:
+                    raise EqsolveError(f"{path} is not {what}: array {name[:60]!r}: {_short(err)}") from None
+    return arrays
+
+
+def _read_npy(member, size: int, np, npy):
+    try:
+        version = npy.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(member)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npy.read_array_header_2_0(member)
+        else:
+            raise EqsolveError(f"unsupported .npy version {version}")
+    except EqsolveError:
+        raise
+    except Exception as err:  # numpy's header parser raises tokenizer, syntax and value errors
+        raise EqsolveError(f"unreadable .npy header ({_short(err)})") from None
+    if dtype.hasobject:
+        raise EqsolveError("holds Python objects (refused: nothing is unpickled)")
+    count = 1
+    for n in shape:
+        count *= int(n)
+    need = count * dtype.itemsize
+    header = member.tell() if hasattr(member, "tell") else None
+    if header is not None and header + need != size:
+        raise EqsolveError(f"header declares shape {tuple(shape)} of {dtype} ({need} bytes), "
+                           f"but the member holds {size - header} bytes")
+    data = member.read(need)
+    if len(data) != need:
+        raise EqsolveError(f"truncated: {len(data)} of {need} bytes")
+    array = np.frombuffer(data, dtype=dtype)
+    if fortran:
+        return array.reshape(shape[::-1]).T.copy()
+    return array.reshape(shape).copy()
+
+
+def loads_json_bounded(data: bytes, what: str, max_bytes: int = METADATA_MAX_BYTES,
+                       max_depth: int = METADATA_MAX_DEPTH):
+    """``json.loads`` of untrusted bytes, refusing more than ``max_bytes`` or nesting deeper
+    than ``max_depth`` (checked before parsing, so no RecursionError can escape).
+
+    >>> loads_json_bounded(b'{"a": [1, 2]}', "metadata")
+    {'a': [1, 2]}
+    """
+    import json
+
+    if len(data) > max_bytes:
+        raise EqsolveError(f"{what}: {len(data)} bytes of metadata (at most {max_bytes})")
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        raise EqsolveError(f"{what}: metadata is not UTF-8 text") from None
+    depth, deepest, in_string, escaped = 0, 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    if deepest > max_depth:
+        raise EqsolveError(f"{what}: metadata nested {deepest} levels deep (at most {max_depth})")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise EqsolveError(f"{what}: unreadable metadata ({_short(err)})") from None
+
+
+def _short(err: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
