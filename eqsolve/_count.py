@@ -81,6 +81,8 @@ def count(group=None, *, out=None, inp=None, method: str = "auto", detail: bool 
         Return a :class:`CountResult` (value, method, time, interval) instead
         of the bare value.
 
+    Examples
+    --------
     >>> import eqsolve
     >>> eqsolve.count(eqsolve.groups.symmetric(6), method="burnside")
     Fraction(2, 1)

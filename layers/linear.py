@@ -43,7 +43,9 @@ class EquivariantLinear(nn.Module):
         ``"deepsets"`` (identity + all-ones), ``"const"`` (one orbit), ``"blocks"``
         (intransitive actions) force one, and raise if it does not apply. ``repr`` shows it.
 
-    Parameters are ``weight`` ``(out_channels, in_channels, dim)`` and ``bias``
+    Notes
+    -----
+    The trainable parameters are ``weight`` ``(out_channels, in_channels, dim)`` and ``bias``
     ``(out_channels, n_out_orbits)``: ``dim * in * out (+ n_out_orbits * out)`` in all.
     ``orbit_index`` and ``bias_index`` are buffers; nothing expanded is stored.
 

@@ -53,6 +53,12 @@ class Subject:
 
 
 def as_subject(H, what: str = "H") -> Subject:
+    """The :class:`Subject` the claims work on: a group on its points, or an action's image.
+
+    >>> from eqsolve import groups
+    >>> as_subject(groups.symmetric(3).action().tensor(2)).action.degree
+    9
+    """
     if isinstance(H, Subject):
         return H
     if isinstance(H, PermutationGroup):
@@ -144,11 +150,15 @@ def lemma1(H=None, *, out: Action | None = None, inp: Action | None = None, limi
     limits, **options:
         :class:`Limits` or its fields (``max_bytes``, ``max_elements``, ``samples``, ``seed``).
 
+    Notes
+    -----
     The Burnside sum is evaluated by enumeration (``burnside``), or over conjugacy classes
     (``burnside-classes``, S_m and A_m). When neither can run (a large group), the
     prediction falls back to the solver's orbit count and the sum is *estimated*
     (``montecarlo``); the result's ``fallback`` says so.
 
+    Examples
+    --------
     >>> from eqsolve import groups
     >>> lemma1(groups.symmetric(30)).predicted_by.split(":")[0]
     'burnside-classes'
