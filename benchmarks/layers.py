@@ -2,7 +2,7 @@
 
 Each row times our layer and a hand-written module computing the same map (weights copied
 from ours and outputs checked equal first), interleaved in one run; the ratio is
-ours / hand-written on the best of ``--reps`` repetitions. Targets from issue 4.
+ours / hand-written on the best of ``--reps`` repetitions. Targets from issues 4 and 13.
 
     python benchmarks/layers.py                 # CPU, 1 thread
     python benchmarks/layers.py --threads 2
@@ -214,6 +214,120 @@ def setup_generic(n, c, device, dtype):
     return ours, DenseLinear(ours), torch.randn(n, c, B.shape[1])
 
 
+# -- hand-written graph layers (S_m on node features and adjacency) -----------------------------
+# Each op is named by its "at-least" equality pattern on (output positions, input positions):
+# (0, 1, 0, 2) = y[i, j] += sum_k x[i, k] (row sums broadcast along rows), and so on.
+OPS_22 = [(0, 1, 0, 1), (0, 1, 1, 0),                                # x, x^T
+          (0, 1, 0, 0), (0, 1, 0, 2), (0, 1, 2, 0),                  # diag, row, col sums -> rows
+          (0, 1, 1, 1), (0, 1, 1, 2), (0, 1, 2, 1),                  # ... -> columns
+          (0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 0),                  # ... -> diagonal
+          (0, 1, 2, 2), (0, 1, 2, 3),                                # trace, total -> all
+          (0, 0, 1, 1), (0, 0, 1, 2)]                                # trace, total -> diagonal
+OPS_11 = [(0, 0), (0, 1)]
+OPS_12 = [(0, 1, 0), (0, 1, 1), (0, 0, 0), (0, 1, 2), (0, 0, 1)]      # x -> rows, cols, diag; sum -> all, diag
+OPS_21 = [(0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 1, 1), (0, 1, 2)]      # diag, row, col sums; trace, total
+
+
+class HandGraph22(nn.Module):
+    """The 15 reduce-and-broadcast operations of an adjacency -> adjacency layer, written out
+    (Maron et al. 2019), mixing channels on the reduced tensors before broadcasting."""
+
+    def __init__(self, c_in, c_out, m):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(c_out, c_in, 15) / (15 * c_in) ** 0.5)
+        self.bias = nn.Parameter(torch.zeros(c_out, m * m))
+        self.m = m
+
+    def forward(self, x):  # (N, C, m*m)
+        n, c, m = x.shape[0], x.shape[1], self.m
+        o = self.weight.shape[0]
+        w = self.weight
+        a = x.reshape(n, c, m, m)
+        diag = a.diagonal(dim1=-2, dim2=-1)
+        rows, cols = a.sum(-1), a.sum(-2)
+        trace, total = diag.sum(-1), rows.sum(-1)
+        full = torch.cat([a, a.transpose(-1, -2)], 1).reshape(n, 2 * c, m * m)
+        y = torch.matmul(torch.cat([w[:, :, 0], w[:, :, 1]], 1), full).reshape(n, o, m, m)
+        vec = torch.cat([diag, rows, cols], 1)  # (N, 3C, m)
+        wv = torch.cat([torch.cat([w[:, :, 2 + 3 * t + s] for s in range(3)], 1) for t in range(3)], 0)
+        v = torch.matmul(wv, vec)  # (N, 3O, m): to rows, to columns, to the diagonal
+        sc = torch.cat([trace, total], 1)  # (N, 2C)
+        ws = torch.cat([torch.cat([w[:, :, 11 + 2 * t + s] for s in range(2)], 1) for t in range(2)], 0)
+        s = F.linear(sc, ws)  # (N, 2O): to all, to the diagonal
+        y = y + (v[:, :o] + s[:, :o, None]).unsqueeze(-1) + v[:, o:2 * o].unsqueeze(-2)
+        y.diagonal(dim1=-2, dim2=-1).add_(v[:, 2 * o:] + s[:, o:, None])
+        return y.reshape(n, o, m * m) + self.bias
+
+
+class HandNodeGraph(nn.Module):
+    """Node features + adjacency -> node features + adjacency: the 2 + 5 + 5 + 15 operations."""
+
+    def __init__(self, c_in, c_out, m):
+        super().__init__()
+        self.adj = HandGraph22(c_in, c_out, m)
+        self.w11 = nn.Parameter(torch.randn(c_out, c_in, 2) / (2 * c_in) ** 0.5)
+        self.w12 = nn.Parameter(torch.randn(c_out, c_in, 5) / (5 * c_in) ** 0.5)
+        self.w21 = nn.Parameter(torch.randn(c_out, c_in, 5) / (5 * c_in) ** 0.5)
+        self.bias = nn.Parameter(torch.zeros(c_out, m))
+        self.m = m
+
+    def forward(self, x):  # (N, C, m + m*m)
+        n, c, m = x.shape[0], x.shape[1], self.m
+        o = self.w11.shape[0]
+        h, a = x[:, :, :m], x[:, :, m:].reshape(n, c, m, m)
+        hs = h.sum(-1)
+        diag = a.diagonal(dim1=-2, dim2=-1)
+        rows, cols = a.sum(-1), a.sum(-2)
+        trace, total = diag.sum(-1), rows.sum(-1)
+        # -> nodes: h, diag, row sums, col sums (per node); sum h, trace, total (broadcast)
+        node_vec = torch.matmul(torch.cat([self.w11[:, :, 0], self.w21[:, :, 0], self.w21[:, :, 1],
+                                           self.w21[:, :, 2]], 1), torch.cat([h, diag, rows, cols], 1))
+        node_sc = F.linear(torch.cat([hs, trace, total], 1),
+                           torch.cat([self.w11[:, :, 1], self.w21[:, :, 3], self.w21[:, :, 4]], 1))
+        nodes = node_vec + node_sc.unsqueeze(-1) + self.bias
+        # -> adjacency: the 15 ops plus node features to rows, columns, diagonal and sums to all, diagonal
+        y = self.adj(x[:, :, m:]).reshape(n, o, m, m)
+        hv = torch.matmul(torch.cat([self.w12[:, :, t] for t in range(3)], 0), h)  # (N, 3O, m)
+        hsc = F.linear(hs, torch.cat([self.w12[:, :, 3], self.w12[:, :, 4]], 0))  # (N, 2O)
+        y = y + (hv[:, :o] + hsc[:, :o, None]).unsqueeze(-1) + hv[:, o:2 * o].unsqueeze(-2)
+        y.diagonal(dim1=-2, dim2=-1).add_(hv[:, 2 * o:] + hsc[:, o:, None])
+        return torch.cat([nodes, y.reshape(n, o, m * m)], -1)
+
+
+def copy_patterns(hand, lin):
+    """Our at-least weights into the hand-written layer, op by op (matched by pattern)."""
+    executor = lin.kernel
+    theta = executor.theta_at_least(F.pad(lin.weight, (0, 1))).detach()
+    column = {(a, b, q): i for i, (a, b, q) in enumerate(executor.columns)}
+
+    def fill(param, a, b, ops):
+        for t, q in enumerate(ops):
+            param.data[:, :, t] = theta[:, :, column[(a, b, q)]] if (a, b, q) in column else 0.0
+
+    with torch.no_grad():
+        if isinstance(hand, HandGraph22):
+            fill(hand.weight, 0, 0, OPS_22)
+            hand.bias.copy_(lin.dense_bias())
+        else:
+            fill(hand.w11, 0, 0, OPS_11)
+            fill(hand.w21, 0, 1, OPS_21)
+            fill(hand.w12, 1, 0, OPS_12)
+            fill(hand.adj.weight, 1, 1, OPS_22)
+            bias = lin.dense_bias()
+            hand.bias.copy_(bias[:, :hand.m])
+            hand.adj.bias.copy_(bias[:, hand.m:])
+
+
+def setup_graph(n, c, m, device, dtype, nodes=False):
+    rho = groups.symmetric(m).action()
+    act = rho + rho.tensor(2) if nodes else rho.tensor(2)
+    B = eqsolve.solve(out=act, inp=act)
+    ours = layers.EquivariantLinear(B, c, c)
+    base = HandNodeGraph(c, c, m) if nodes else HandGraph22(c, c, m)
+    copy_patterns(base, ours)
+    return ours, base, torch.randn(n, c, act.degree)
+
+
 # -- timing ------------------------------------------------------------------------------------
 def sync(device):
     if device.type == "cuda":
@@ -261,6 +375,14 @@ ROWS = [
      lambda dev, dt: setup_fft_dss(64, 25, 64, 100, dev, dt), None),
     ("subsets(S_16, 2) (d=120) EquivariantLinear 16->16", "nn.Linear with the same dense W",
      lambda dev, dt: setup_generic(64, 16, dev, dt), None),
+] + [
+    (f"S_{m} adjacency->adjacency 8->8, 8 graphs", "15 hand-written ops",
+     lambda dev, dt, m=m: setup_graph(8, 8, m, dev, dt), 1.5 if m in (32, 128) else None)
+    for m in (16, 32, 64, 128)
+] + [
+    (f"S_{m} nodes+adjacency 8->8, 8 graphs", "27 hand-written ops",
+     lambda dev, dt, m=m: setup_graph(8, 8, m, dev, dt, nodes=True), None)
+    for m in (32, 64)
 ]
 
 

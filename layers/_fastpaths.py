@@ -373,9 +373,11 @@ def _blocks_candidate(table, c_in, c_out, out_labels, in_labels) -> Optional[Can
     return Candidate("blocks", cost, build)
 
 
-def plan(table: np.ndarray, c_in: int, c_out: int, shapes, out_labels, in_labels, path: str = "auto"):
-    """Pick (and build) the executor for ``path`` ('auto' = cheapest); None if not applicable."""
-    options = candidates(table, c_in, c_out, shapes, out_labels, in_labels)
+def plan(table: np.ndarray, c_in: int, c_out: int, shapes, out_labels, in_labels, path: str = "auto",
+         extra=()):
+    """Pick (and build) the executor for ``path`` ('auto' = cheapest); None if not applicable.
+    ``extra``: candidates found outside this module (the ``patterns`` path)."""
+    options = candidates(table, c_in, c_out, shapes, out_labels, in_labels) + list(extra)
     if path == "auto":
         return min(options, key=lambda cand: cand.cost).build(), [c.name for c in options]
     for cand in options:

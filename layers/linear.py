@@ -12,10 +12,10 @@ from torch import nn
 
 from eqsolve import EqsolveError
 
-from . import _fastpaths
+from . import _fastpaths, _patterns
 from ._checks import check_basis, check_channels, check_choice, point_labels, restrict_support
 
-PATHS = ("auto", "generic", "conv", "fft", "deepsets", "const", "blocks")
+PATHS = ("auto", "generic", "conv", "fft", "deepsets", "const", "blocks", "patterns")
 
 
 class EquivariantLinear(nn.Module):
@@ -41,7 +41,7 @@ class EquivariantLinear(nn.Module):
         ``"auto"`` (default) picks the cheapest exact executor; ``"generic"`` (gather ``W``,
         one matmul), ``"conv"``/``"fft"`` (regular actions of translation groups),
         ``"deepsets"`` (identity + all-ones), ``"const"`` (one orbit), ``"blocks"``
-        (intransitive actions) force one, and raise if it does not apply. ``repr`` shows it.
+        (intransitive actions), ``"patterns"`` (S_m on tensors/subsets, see ``_patterns``) force one, and raise if it does not apply. ``repr`` shows it.
 
     Notes
     -----
@@ -88,9 +88,12 @@ class EquivariantLinear(nn.Module):
         if in_labels is None and getattr(basis, "inp", None) is not None:
             in_labels = point_labels(basis.inp, "input action")
         shapes = _grid_shapes(basis, self.d_in)
+        patterns = _patterns.candidate(basis, lambda idx: table[idx], self.dim, self.d_out, self.d_in,
+                                       self.in_channels, self.out_channels)
+        extra = [] if patterns is None else [_fastpaths.Candidate("patterns", *patterns)]
         executor, available = _fastpaths.plan(
             table, self.in_channels, self.out_channels, shapes, bias_index,
-            None if in_labels is None else np.asarray(in_labels, dtype=np.int64), path,
+            None if in_labels is None else np.asarray(in_labels, dtype=np.int64), path, extra=extra,
         )
         if executor is None:
             raise EqsolveError(
