@@ -45,22 +45,10 @@ def test_every_public_name_has_a_reference_entry(site):
     assert not missing, f"not in the API reference: {missing}"
 
 
-def test_every_page_is_in_the_nav(site):
-    import yaml
-
-    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
-
-    def pages(entry):
-        if isinstance(entry, str):
-            yield entry
-        elif isinstance(entry, dict):
-            for value in entry.values():
-                yield from pages(value)
-        else:
-            for item in entry:
-                yield from pages(item)
-
-    listed = set(pages(nav))
-    on_disk = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
-    assert on_disk - listed == set(), "pages missing from the nav in mkdocs.yml"
-    assert all((site / p.replace(".md", "") / "index.html").is_file() or p == "index.md" for p in listed)
+def test_every_page_is_reachable_from_the_nav(site):
+    # pages that mkdocs.yml does not list are appended under "More" by docs/_hooks.py
+    home = (site / "index.html").read_text()
+    for page in (ROOT / "docs").rglob("*.md"):
+        target = page.relative_to(ROOT / "docs").with_suffix("").as_posix()
+        if target != "index":
+            assert f'href="{target}/"' in home or f'href="./{target}/"' in home, f"{target} is not in the nav"
