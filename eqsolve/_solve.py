@@ -111,8 +111,16 @@ def solve(
 def _resolve_actions(group, out, inp):
     if group is not None and not isinstance(group, PermutationGroup):
         if isinstance(group, Action):
-            raise EqsolveError("pass actions by keyword: solve(out=rho_out, inp=rho_in)")
-        raise EqsolveError(f"solve expects a PermutationGroup, got {type(group).__name__}")
+            raise EqsolveError(
+                f"solve(H) takes a PermutationGroup, got an Action on {group.degree} points; pass actions "
+                "by keyword: solve(out=rho, inp=rho) for the maps from rho to itself, or "
+                "solve(out=rho_out, inp=rho_in) between two actions of one group"
+            )
+        hint = ("; for a cycle string use eqsolve.PermutationGroup.parse(text) (0-based) or "
+                ".from_gap(text) (1-based), then solve that" if isinstance(group, str) else
+                "; build one first, e.g. eqsolve.PermutationGroup(generators) or a named group "
+                "such as eqsolve.groups.cyclic(8)")
+        raise EqsolveError(f"solve expects a PermutationGroup, got {type(group).__name__}{hint}")
     for name, action in (("out", out), ("inp", inp)):
         if action is not None and not isinstance(action, Action):
             raise EqsolveError(f"{name}= must be an Action (e.g. H.action()), got {type(action).__name__}")

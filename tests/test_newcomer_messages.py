@@ -1,0 +1,21 @@
+"""The mistakes a newcomer makes first get a message that says what to do instead."""
+
+import pytest
+
+import eqsolve
+
+
+@pytest.mark.parametrize("given, advice", [
+    (lambda: eqsolve.groups.cyclic(4).action().tensor(2), "solve(out=rho, inp=rho)"),
+    (lambda: "(0 1 2)", "PermutationGroup.parse(text)"),
+    (lambda: [[1, 2, 0]], "eqsolve.PermutationGroup(generators)"),
+])
+def test_solve_says_how_to_pass_what_it_was_given(given, advice):
+    with pytest.raises(eqsolve.EqsolveError) as err:
+        eqsolve.solve(given())
+    assert advice in str(err.value)
+
+
+def test_the_advice_for_an_action_works():
+    rho = eqsolve.groups.symmetric(4).action().tensor(2)
+    assert eqsolve.solve(out=rho, inp=rho).dim == 15  # Bell(4)
