@@ -1,0 +1,166 @@
+"""What ``eqsolve train colors|quality|deblur`` needs from the image tasks: data splits, models,
+loss, metric, trivial predictor, presets and example pictures.
+
+Presets (identical protocol for every model of a task):
+
+========= ===== ========== ================== ====== ===== ===== ====== ========= ==========
+preset    crop  photo side widths (dss-sum)   train  val   test  epochs batch, lr blur kernel
+========= ===== ========== ================== ====== ===== ===== ====== ========= ==========
+small     16    64         8, 16, 16          512    64    128   8      16, 2e-3  5 x 5
+paper     64    256        50, 100, 150, 200  20000  1000  1000  50     32, 1e-3  9 x 9
+========= ===== ========== ================== ====== ===== ===== ====== ========= ==========
+
+``photo side`` is the shorter side the photographs are resized to before cropping: ``small``
+is the ``paper`` setting at a quarter of the resolution (crop / photo side = 1/4 in both), so
+a crop shows the same share of a scene. The other models get widths scaled by one factor
+so that their parameter count matches ``dss-sum`` (:func:`parameter_table`).
+
+The test sets come from the test photographs (``chelsea``, ``rocket``) with a fixed seed, the
+same for every training seed; the training pool and the validation sets come from the
+training photographs, drawn from ``seed``.
+
+>>> splits = make_splits("deblur", seed=0, preset="small", train_size=8, val_size=4, test_size=4)
+>>> splits["train"].x.shape, splits["test"].y.shape
+(torch.Size([8, 5, 3, 256]), torch.Size([4, 3, 256]))
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from eqsolve import EqsolveError
+
+from . import nets, photos, pictures, sets
+
+TEST_SEED = 2020  # the test sets are the same for every training seed
+
+
+@dataclass(frozen=True)
+class ImagePreset:
+    """Sizes and optimisation of one preset."""
+
+    size: int
+    short_side: int
+    widths: Tuple[int, ...]
+    train_size: int
+    val_size: int
+    test_size: int
+    epochs: int
+    batch_size: int
+    lr: float
+    blur_kernel: int
+
+
+PRESETS: Dict[str, ImagePreset] = {
+    "small": ImagePreset(16, 64, (8, 16, 16), 512, 64, 128, 8, 16, 2e-3, 5),
+    "paper": ImagePreset(64, 256, (50, 100, 150, 200), 20000, 1000, 1000, 50, 32, 1e-3, 9),
+}
+
+SUMMARY = {
+    "colors": "colour-channel matching (Table 3): 6 single-channel images of 2 crops -> their colours",
+    "quality": "highest-quality image selection (Table 2): 20 degraded copies -> the best one",
+    "deblur": "burst deblurring (Table 3): 5 blurred, noisy copies -> the clean image",
+}
+
+__all__ = ["ImagePreset", "PRESETS", "SUMMARY", "make_splits", "build_model", "loss", "metric", "baseline",
+           "write_examples", "parameter_table", "check_preset"]
+
+
+def check_preset(preset: str) -> ImagePreset:
+    if preset not in PRESETS:
+        raise EqsolveError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
+    return PRESETS[preset]
+
+
+def _check_task(task: str) -> str:
+    if task not in sets.TASKS:
+        raise EqsolveError(f"unknown image task {task!r}; expected one of {', '.join(sets.TASKS)}")
+    return task
+
+
+def make_splits(task: str, seed: int = 0, preset: str = "small", train_size: Optional[int] = None,
+                val_size: Optional[int] = None, test_size: Optional[int] = None,
+                noise: str = "gaussian:30") -> Dict[str, object]:
+    """``{"train", "val", "test"}`` :class:`sets.ImageSets` and ``"info"`` for ``task``.
+
+    Deterministic in ``seed`` (train and validation) and in :data:`TEST_SEED` (test).
+    """
+    _check_task(task)
+    p = check_preset(preset)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise EqsolveError(f"seed must be an integer >= 0, got {seed!r}")
+    sizes = {"train": train_size or p.train_size, "val": val_size or p.val_size, "test": test_size or p.test_size}
+    out: Dict[str, object] = {}
+    streams = {"train": [int(seed), 0], "val": [int(seed), 1], "test": [TEST_SEED, 2]}
+    for split, count in sizes.items():
+        source = "test" if split == "test" else "train"
+        rng = np.random.default_rng(streams[split])
+        out[split] = sets.make(task, int(count), p.size, source, rng, noise=noise, short_side=p.short_side,
+                               kernel=p.blur_kernel)
+    out["info"] = {"task": task, "preset": preset, "size": p.size, "short_side": p.short_side,
+                   "set_size": sets.SET_SIZES[task], "noise": noise if task == "quality" else None,
+                   "train_sources": list(photos.SPLITS["train"]), "test_sources": list(photos.SPLITS["test"])}
+    return out
+
+
+def build_model(task: str, model: str, preset: str = "small", residual: bool = False) -> torch.nn.Module:
+    """Model ``model`` for ``task`` at the preset's parameter-matched widths."""
+    p = check_preset(preset)
+    widths = nets.matched_widths(_check_task(task), model, p.widths)["widths"] if model != "dss-sum" else p.widths
+    return nets.build(task, model, p.size, widths, residual=residual)
+
+
+def loss(task: str):
+    """L1 for ``colors`` and ``deblur`` (the metric's own loss), cross-entropy over the set for ``quality``."""
+    return F.cross_entropy if _check_task(task) == "quality" else F.l1_loss
+
+
+def metric(task: str):
+    """Per-set scores ``(batch,)``: mean absolute error on [0, 255] or 100 x (choice correct)."""
+    _check_task(task)
+
+    def per_set(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if task == "quality":
+            return 100.0 * (output.argmax(-1) == target).to(torch.float32)
+        diff = (output.detach().float().clamp(0.0, 1.0) - target.float()).abs()
+        return 255.0 * diff.reshape(diff.shape[0], -1).mean(-1)
+
+    return per_set
+
+
+def baseline(task: str, data) -> float:
+    """The trivial predictor's metric on ``data`` (grey copy, first element, burst median)."""
+    guess = sets.trivial(_check_task(task), data)
+    return float(metric(task)(guess, data.y).mean())
+
+
+@torch.no_grad()
+def write_examples(task: str, model: torch.nn.Module, data, folder: str, count: int = 2) -> List[str]:
+    """``examples.png`` in ``folder``: the first ``count`` sets of ``data`` with the model's output."""
+    first = next(iter(model.parameters()))
+    was = model.training
+    model.eval()
+    x = data.x[:count].to(device=first.device, dtype=first.dtype)
+    prediction = model(x).float().cpu()
+    model.train(was)
+    path = os.path.join(folder, "examples.png")
+    title = f"{task}: {getattr(model, 'model', type(model).__name__)}"
+    return [pictures.write_grid(task, data.subset(slice(0, count)), prediction, path, count=count, title=title)]
+
+
+def parameter_table(preset: str = "small") -> List[Dict[str, object]]:
+    """Widths and parameter counts of every model of every task at ``preset``."""
+    p = check_preset(preset)
+    rows = []
+    for task in sets.TASKS:
+        for model in nets.MODELS:
+            m = nets.matched_widths(task, model, p.widths)
+            rows.append({"task": task, "model": model, "widths": m["widths"], "parameters": m["parameters"],
+                         "dss_sum_parameters": m["reference_parameters"]})
+    return rows

@@ -1,0 +1,190 @@
+"""The image tasks (colors, quality, deblur): data, trivial predictors, generated layers, networks.
+
+Tiny versions: a few sets of 16 x 16 crops. Equivariance in float64 under random set
+permutations and random grid translations (multiples of 2 ** depth for the U-nets, any shift
+for each layer's own group), tolerance 1e-10 relative.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("skimage")
+
+import torch.nn.functional as F  # noqa: E402
+
+import eqsolve  # noqa: E402
+from eqsolve import EqsolveError  # noqa: E402
+from eqsolve.layers import EquivariantLinear  # noqa: E402
+from eqsolve.layers.images import experiment, grids, nets, photos, sets  # noqa: E402
+
+SIZE = 16
+
+
+def _grid(x, size=SIZE):
+    return x.reshape(x.shape[:-1] + (size, size))
+
+
+# -- photographs and data ------------------------------------------------------------------
+def test_split_is_by_source_and_files_ship_with_the_wheel():
+    train, test = set(photos.SPLITS["train"]), set(photos.SPLITS["test"])
+    assert not train & test and train | test == set(photos.SOURCES)
+    for name, files in photos.SOURCES.items():
+        for f in files:
+            assert os.path.isfile(os.path.join(photos.data_dir(), f)), f
+    images = photos.load("test", 64)
+    assert [min(im.shape[:2]) for im in images] == [64, 64]
+    assert all(im.dtype == np.float32 and 0 <= im.min() and im.max() <= 1 for im in images)
+
+
+@pytest.mark.parametrize("task", sets.TASKS)
+def test_data_shapes_and_determinism(task):
+    a = sets.make(task, 3, SIZE, "test", rng=5, short_side=64)
+    b = sets.make(task, 3, SIZE, "test", rng=5, short_side=64)
+    c = sets.make(task, 3, SIZE, "test", rng=6, short_side=64)
+    n = sets.SET_SIZES[task]
+    assert a.x.shape == (3, n, 3, SIZE * SIZE) and a.x.dtype == torch.float32
+    assert {"colors": (3, n, 3, SIZE * SIZE), "quality": (3,), "deblur": (3, 3, SIZE * SIZE)}[task] == tuple(a.y.shape)
+    assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
+    assert not torch.equal(a.x, c.x)
+    assert 0.0 <= float(a.x.min()) and float(a.x.max()) <= 1.0
+
+
+def test_color_sets_hold_single_channels_of_their_targets():
+    data = sets.color_sets(4, SIZE, "test", rng=1, short_side=64)
+    for k in range(4):
+        sources = {}
+        for i in range(6):
+            nonzero = [c for c in range(3) if data.x[k, i, c].abs().sum() > 0]
+            assert len(nonzero) == 1
+            c = nonzero[0]
+            assert torch.equal(data.x[k, i, c], data.y[k, i, c])
+            sources.setdefault(tuple(data.y[k, i].flatten()[:8].tolist()), []).append(c)
+        # two crops, each contributing its three channels once
+        assert sorted(sorted(v) for v in sources.values()) == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_quality_target_is_the_closest_copy_in_l1():
+    for noise in ("gaussian:30", "occlusion:30"):
+        data = sets.quality_sets(3, SIZE, "test", rng=2, noise=noise, short_side=64)
+        x, clean = data.x.double().numpy(), data.clean.double().numpy()
+        for k in range(3):
+            dist = [np.abs(x[k, j] - clean[k]).sum() for j in range(20)]
+            assert int(np.argmin(dist)) == int(data.y[k])
+
+
+def test_bad_noise_specs_are_clear_errors():
+    assert sets.parse_noise("gaussian:50") == ("gaussian", 50.0)
+    for bad in ("gaussian", "salt:3", "gaussian:x", "occlusion:99", "gaussian:-1"):
+        with pytest.raises(EqsolveError):
+            sets.parse_noise(bad)
+
+
+# -- trivial predictors against a direct computation ----------------------------------------
+def test_trivial_predictors_metrics_match_a_direct_computation():
+    colors = sets.color_sets(3, SIZE, "test", rng=3, short_side=64)
+    x, y = colors.x.double().numpy(), colors.y.double().numpy()
+    direct = np.mean([np.abs(x[k, i][x[k, i].any(axis=1)][0][None] - y[k, i]).mean()
+                      for k in range(3) for i in range(6)]) * 255
+    assert abs(sets.mae255(sets.trivial("colors", colors), colors.y) - direct) < 1e-9
+    assert abs(experiment.baseline("colors", colors) - direct) < 1e-3
+
+    burst = sets.burst_sets(3, SIZE, "test", rng=3, short_side=64)
+    median = np.median(burst.x.double().numpy(), axis=1)
+    direct = np.abs(median - burst.y.double().numpy()).mean() * 255
+    assert abs(sets.mae255(sets.trivial("deblur", burst), burst.y) - direct) < 1e-9
+    assert abs(experiment.baseline("deblur", burst) - direct) < 1e-3
+
+    quality = sets.quality_sets(40, 8, "test", rng=3, short_side=64)
+    direct = 100.0 * float(np.mean(quality.y.numpy() == 0))
+    assert sets.accuracy(sets.trivial("quality", quality), quality.y) == pytest.approx(direct)
+    assert experiment.baseline("quality", quality) == pytest.approx(direct)
+
+
+# -- generated layers ---------------------------------------------------------------------
+def test_strided_basis_is_a_stride_2_circular_convolution():
+    torch.manual_seed(0)
+    lin = EquivariantLinear(grids.down_basis(8), 2, 3, bias=False).double()
+    x = torch.randn(4, 2, 64, dtype=torch.float64)
+    # read the 3 x 3 kernel off the dense weight at coarse point 0 (fine point (0, 0))
+    dense = lin.dense_weight().reshape(3, 2, 16, 8, 8)[:, :, 0]
+    kernel = torch.stack([torch.stack([dense[..., r % 8, c % 8] for c in (-1, 0, 1)], -1) for r in (-1, 0, 1)], -2)
+    ref = F.conv2d(F.pad(x.reshape(4, 2, 8, 8), (1, 1, 1, 1), mode="circular"), kernel, stride=2)
+    assert torch.allclose(lin(x), ref.reshape(4, 3, 16), atol=1e-12)
+
+
+def test_transposed_basis_is_the_transpose_of_the_strided_one():
+    def canonical(table):
+        _, first, inv = np.unique(table.ravel(), return_index=True, return_inverse=True)
+        rank = np.argsort(np.argsort(first))
+        return np.where(table.ravel() >= 0, rank[inv], -1).reshape(table.shape)
+
+    down, up = np.asarray(grids.down_basis(8).orbit_index), np.asarray(grids.up_basis(8).orbit_index)
+    assert down.shape == (16, 64) and up.shape == (64, 16)
+    assert np.array_equal(canonical(up), canonical(down.T))
+
+
+@pytest.mark.parametrize("which", ["conv", "down", "up"])
+def test_each_layer_is_equivariant_to_its_own_group(which):
+    rng = np.random.default_rng(0)
+    basis = {"conv": grids.conv_basis(8), "down": grids.down_basis(8), "up": grids.up_basis(8)}[which]
+    lin = EquivariantLinear(basis, 2, 2).double()
+    x = torch.randn(3, 2, basis.shape[1], dtype=torch.float64)
+    for _ in range(3):
+        g = basis.out.group.random_element(rng)
+        p_in, p_out = basis.inp.image_of(g), basis.out.image_of(g)
+        moved = torch.empty_like(x)
+        moved[..., torch.as_tensor(p_in)] = x
+        expect = torch.empty_like(lin(x))
+        expect[..., torch.as_tensor(p_out)] = lin(x)
+        assert torch.allclose(lin(moved), expect, atol=1e-12)
+
+
+# -- networks ------------------------------------------------------------------------------
+@pytest.mark.parametrize("task", sets.TASKS)
+@pytest.mark.parametrize("model", nets.MODELS)
+@torch.no_grad()
+def test_networks_are_exactly_equivariant(task, model):
+    torch.manual_seed(1)
+    rng = np.random.default_rng(1)
+    n = sets.SET_SIZES[task] if task != "quality" else 5
+    net = nets.build(task, model, SIZE, (4, 6), residual=True).double()
+    for p in net.parameters():  # the residual head starts at zero: make it non-trivial
+        p.data.uniform_(-0.5, 0.5)
+    net.eval()
+    x = torch.rand(2, n, 3, SIZE * SIZE, dtype=torch.float64)
+    y = net(x)
+    step = 2 ** net.depth
+    for _ in range(2):
+        perm = torch.as_tensor(rng.permutation(n))
+        shift = tuple(int(v) for v in step * rng.integers(0, SIZE // step, size=2))
+        out = net(nets.grid_shift(x[:, perm], SIZE, shift))
+        if task == "colors":
+            expect = nets.grid_shift(y[:, perm], SIZE, shift)
+        elif task == "deblur":
+            expect = nets.grid_shift(y, SIZE, shift)
+        else:
+            expect = y[:, perm]
+        scale = float(y.abs().max()) + 1.0
+        assert float((out - expect).abs().max()) <= 1e-10 * scale
+
+
+def test_network_input_errors():
+    net = nets.build("colors", "dss-sum", 8, (4, 4))
+    with pytest.raises(EqsolveError, match="8 x 8"):
+        net(torch.rand(1, 6, 3, 65))
+    with pytest.raises(EqsolveError, match="unknown image model"):
+        nets.build("colors", "dss-mean", 8, (4, 4))
+    with pytest.raises(EqsolveError, match="divisible"):
+        nets.build("colors", "dss-sum", 12, (4, 4, 4, 4))
+    with pytest.raises(EqsolveError, match="even"):
+        nets.build("quality", "dss-aittala", 8, (3, 4))
+
+
+def test_residual_unet_starts_at_the_trivial_predictor():
+    data = sets.burst_sets(2, SIZE, "test", rng=0, short_side=64)
+    net = nets.build("deblur", "dss-max", SIZE, (4, 6), residual=True)
+    with torch.no_grad():
+        assert torch.allclose(net(data.x), sets.trivial("deblur", data), atol=1e-6)
