@@ -1,8 +1,15 @@
-"""Argument checks shared by the layers: every bad input is an ``EqsolveError`` naming both shapes."""
+"""Argument checks shared by the layers: every bad input is an ``EqsolveError`` naming the value.
+
+Orbit labels and support restriction come from the core (``Basis.bias_index``,
+``Basis.in_orbit_index``, ``Basis.restrict``); nothing here recomputes them differently.
+"""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import torch
 
 import eqsolve
 from eqsolve import EqsolveError
@@ -28,8 +35,47 @@ def check_choice(value, choices, name: str) -> str:
     return value
 
 
-def restrict_support(table: np.ndarray, support) -> tuple[np.ndarray, int]:
-    """Keep the orbits inside ``support`` (a union of orbits); renumber by first appearance."""
+def factory_kwargs(device=None, dtype=None) -> dict:
+    """``{"device": ..., "dtype": ...}`` for ``torch.empty`` as torch's own layers take them.
+
+    >>> factory_kwargs("cpu", torch.float64)
+    {'device': device(type='cpu'), 'dtype': torch.float64}
+    """
+    try:
+        device = None if device is None else torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise EqsolveError(f"device must be a torch device or a name like 'cpu' / 'cuda:0', got {device!r} ({err})") from None
+    if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
+        raise EqsolveError(f"dtype must be a floating torch dtype (e.g. torch.float32), got {dtype!r}")
+    return {"device": device, "dtype": dtype}
+
+
+def renamed(new_value, old_value, new: str, old: str, default, owner: str):
+    """The value of a keyword renamed from ``old`` to ``new``: ``old`` still works for one
+    release, with a ``DeprecationWarning``; both at once is an error.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     renamed(None, "max", "aggregation", "reduce", "sum", "InvariantPool")
+    'max'
+    >>> caught[0].category.__name__
+    'DeprecationWarning'
+    """
+    if old_value is None:
+        return default if new_value is None else new_value
+    if new_value is not None:
+        raise EqsolveError(f"{owner}: pass {new}= only ({old}= is its deprecated name), not both")
+    warnings.warn(f"{owner}({old}=...) is deprecated; use {new}=", DeprecationWarning, stacklevel=3)
+    return old_value
+
+
+def restrict(basis, support):
+    """The basis restricted to the orbits inside ``support`` (``MaskNotInvariantError`` otherwise)."""
+    if hasattr(basis, "restrict"):
+        return basis.restrict(support)
+    # TODO(compact): Basis.restrict replaces this dense fallback
+    table = np.asarray(basis.orbit_index, dtype=np.int64)
     mask = np.asarray(support)
     if mask.shape != table.shape:
         raise EqsolveError(
@@ -49,51 +95,41 @@ def restrict_support(table: np.ndarray, support) -> tuple[np.ndarray, int]:
         )
     kept = np.where(mask, table, -1)
     flat = kept.ravel()
-    valid = flat >= 0
-    firsts = np.unique(flat[valid], return_index=True)
+    firsts = np.unique(flat[flat >= 0], return_index=True)
     order = np.argsort(firsts[1], kind="stable")
     relabel = np.full(int(table.max()) + 2 if table.size else 1, -1, dtype=np.int64)
     relabel[firsts[0][order]] = np.arange(order.size)
-    new = np.where(kept >= 0, relabel[kept], -1).astype(np.int64)
-    return new, int(order.size)
+    new = np.where(kept >= 0, relabel[kept], -1)
+    return eqsolve.Basis(new, int(order.size), basis.bias_index, out=basis.out, inp=basis.inp,
+                         in_orbit_index=basis.in_orbit_index)
 
 
-def point_labels(action_or_labels, what: str) -> np.ndarray:
-    """Orbit labels (0..k-1 by smallest point) from a Basis side, an Action, a group or labels."""
-    if isinstance(action_or_labels, eqsolve.Action):
-        return orbit_labels_of(action_or_labels.images, action_or_labels.degree)
-    if isinstance(action_or_labels, eqsolve.PermutationGroup):
-        return orbit_labels_of(action_or_labels.generators, action_or_labels.degree)
-    labels = np.asarray(action_or_labels)
+def orbit_labels_of_images(images: np.ndarray, degree: int) -> np.ndarray:
+    """Orbit label of each point under generator images ``(k, degree)`` (the core's function)."""
+    from eqsolve._group import point_orbit_labels
+
+    return point_orbit_labels(np.asarray(images, dtype=np.int64).reshape(-1, degree), degree)
+
+
+def point_labels(source, what: str) -> np.ndarray:
+    """Orbit labels (0..k-1 by smallest point) from a Basis (its input points), an Action, a
+    group, or labels given by the user."""
+    if isinstance(source, eqsolve.Basis):
+        if source.in_orbit_index is None:
+            raise EqsolveError(f"{what}: this basis carries no input orbits (in_orbit_index is None)")
+        return np.asarray(source.in_orbit_index, dtype=np.int64)
+    if isinstance(source, eqsolve.Action):
+        return orbit_labels_of_images(source.images, source.degree)
+    if isinstance(source, eqsolve.PermutationGroup):
+        return orbit_labels_of_images(source.generators, source.degree)
+    labels = np.asarray(source)
     if labels.ndim != 1 or not (labels.size == 0 or np.issubdtype(labels.dtype, np.integer)):
         raise EqsolveError(f"{what}: expected 1-D integer orbit labels, got an array of shape {labels.shape}")
     if labels.size and labels.min() < 0:
         raise EqsolveError(f"{what}: orbit labels must be >= 0, got {int(labels.min())}")
-    return canonical(labels)
+    from eqsolve._group import canonical_labels
 
-
-def canonical(labels: np.ndarray) -> np.ndarray:
-    """Relabel so that ids are 0..k-1 in order of first appearance."""
-    if not labels.size:
-        return labels.astype(np.int64)
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
-    rank = np.empty(first.size, dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
-    return rank[inverse.reshape(-1)]
-
-
-def orbit_labels_of(images: np.ndarray, degree: int) -> np.ndarray:
-    """Orbit of each point under generator images ``(k, degree)`` (union-find, vectorised)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    images = np.asarray(images, dtype=np.int64).reshape(-1, degree)
-    if degree == 0:
-        return np.zeros(0, dtype=np.int64)
-    src = np.tile(np.arange(degree), images.shape[0])
-    graph = coo_matrix((np.ones(src.size, dtype=np.int8), (src, images.ravel())), shape=(degree, degree))
-    _, labels = connected_components(graph, directed=True, connection="weak")
-    return canonical(labels)
+    return canonical_labels(labels)
 
 
 def shape_text(shape) -> str:

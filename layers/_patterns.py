@@ -597,3 +597,24 @@ def candidate(basis, read_rows: Callable, dim: int, p: int, q: int, c_in: int, c
     if executor is None:
         return None
     return cost(m, out_pieces, in_pieces, c_in, c_out), lambda: executor
+
+
+def _recognise(spec) -> list:
+    """The registry entry (``layers._fastpaths``): the whole table of a basis with actions."""
+    from ._fastpaths import Candidate
+
+    source = spec.rows
+    if source.row_map is not None or source.col_map is not None:
+        return []  # a block of a larger table: its actions are not tensor / subset actions
+    found = candidate(source.basis, source, source.basis.dim, spec.p, spec.q, spec.c_in, spec.c_out)
+    return [] if found is None else [Candidate("patterns", *found)]
+
+
+def _register() -> None:
+    from ._fastpaths import FastPath, register
+
+    register(FastPath("patterns", ("patterns",), _recognise, in_blocks=False,
+                      doc="S_m on tensors / subsets: equality patterns"), before="blocks")
+
+
+_register()

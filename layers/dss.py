@@ -9,7 +9,7 @@ from torch import nn
 
 from eqsolve import EqsolveError
 
-from ._checks import check_basis, check_channels, check_choice
+from ._checks import check_basis, check_channels, check_choice, factory_kwargs, restrict
 from .linear import EquivariantLinear
 
 AGGREGATIONS = ("sum", "mean", "max", "aittala", "sridhar")
@@ -79,6 +79,9 @@ class DSSLinear(nn.Module):
     The bias (if any) sits in ``L1`` / ``L``; for "sridhar" it is added after the
     subtraction, where it would otherwise cancel.
 
+    ``device`` and ``dtype`` are factory arguments as in torch's layers; ``support`` and
+    ``path`` are passed to the :class:`EquivariantLinear` maps.
+
     ``forward(x, mask=None)``: ``mask`` (``(batch, n)`` bool) marks the real elements of
     padded sets. Aggregations only see real elements, and padded positions of the output
     are 0, so padding never changes the result on the real elements.
@@ -97,14 +100,17 @@ class DSSLinear(nn.Module):
     __jit_unused_properties__ = ["path"]
 
     def __init__(self, basis, in_channels: int, out_channels: int, aggregation: str = "sum",
-                 bias: bool = True, support=None, path: str = "auto"):
+                 bias: bool = True, support=None, path: str = "auto", *, device=None, dtype=None):
         super().__init__()
+        factory = factory_kwargs(device, dtype)
         basis = check_basis(basis)
         self.in_channels = check_channels(in_channels, "in_channels")
         self.out_channels = check_channels(out_channels, "out_channels")
         self.aggregation = check_choice(aggregation, AGGREGATIONS, "aggregation")
         self.d_out, self.d_in = (int(s) for s in basis.shape)
-        make = lambda c_out, b: EquivariantLinear(basis, in_channels, c_out, bias=b, support=support, path=path)
+        if support is not None:
+            basis = restrict(basis, support)  # once for both maps
+        make = lambda c_out, b: EquivariantLinear(basis, in_channels, c_out, bias=b, path=path, **factory)
         self.shared: Optional[EquivariantLinear] = None
         self.bias: Optional[nn.Parameter] = None
         if aggregation in ("sum", "mean", "max"):
@@ -119,7 +125,7 @@ class DSSLinear(nn.Module):
         else:
             self.single = make(out_channels, False)
             if bias:
-                self.bias = nn.Parameter(torch.zeros(out_channels, self.single.n_bias))
+                self.bias = nn.Parameter(torch.zeros(out_channels, self.single.n_bias, **factory))
         self.register_buffer("bias_index", self.single.bias_index.clone(), persistent=False)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -62,7 +62,7 @@ from torch import nn
 from eqsolve import EqsolveError
 from eqsolve._io import atomic_path, atomic_write
 
-from . import _fastpaths
+from . import _executors
 from .models import SetNet, count_parameters
 
 FORMATS = ("pt2", "torchscript", "onnx")
@@ -191,6 +191,7 @@ def export(model: nn.Module, example_input, path, format: Optional[str] = None, 
 
     was_training = model.training
     model.eval()
+    _executors.materialize(model)  # lazy gather indices cannot be built inside a traced forward
     notes: List[str] = []
     with atomic_path(path) as tmp:  # only a checked file replaces the target
         try:
@@ -267,11 +268,12 @@ def read_metadata(path, format: Optional[str] = None) -> Dict[str, object]:
 def save_state_dict(model: nn.Module, path) -> None:
     """Write ``model.state_dict()`` to ``path`` with ``torch.save``, atomically.
 
-    Only tensors are stored, so :func:`load_state_dict` reads it with ``weights_only=True``.
+    Only tensors and the layers' basis fingerprints (dicts of strings) are stored, so
+    :func:`load_state_dict` reads it with ``weights_only=True``.
     """
     if not isinstance(model, nn.Module):
         raise EqsolveError(f"save_state_dict takes a torch.nn.Module, got {type(model).__name__}")
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in model.state_dict().items()}
     atomic_write(path, lambda handle: torch.save(state, handle))
 
 
@@ -297,7 +299,7 @@ def load_state_dict(model: nn.Module, path, strict: bool = True, map_location="c
         if missing or extra:
             raise EqsolveError(f"{path} does not match the model: missing keys {missing[:5]}, unexpected keys {extra[:5]}")
     for key, value in state.items():
-        if key in own and tuple(own[key].shape) != tuple(value.shape):
+        if key in own and isinstance(own[key], torch.Tensor) and tuple(own[key].shape) != tuple(getattr(value, "shape", ())):
             raise EqsolveError(
                 f"{path}: {key} has shape {tuple(value.shape)}, the model expects {tuple(own[key].shape)}"
             )
@@ -313,18 +315,19 @@ def onnx_compatible(model: nn.Module) -> Tuple[nn.Module, List[str]]:
     rounding), or as the generic gather for grids of more than 3 axes.
     """
     changed: List[str] = []
-    if not any(isinstance(m, _fastpaths.Circulant) and m.mode == "fft" for m in model.modules()):
+    if not any(isinstance(m, _executors.Translation) and m.mode == "fft" for m in model.modules()):
         return model, changed
     model = copy.deepcopy(model)
     for name, module in model.named_modules():
         kernel = getattr(module, "kernel", None)
-        if isinstance(kernel, _fastpaths.Circulant) and kernel.mode == "fft" and kernel.ndim > 3:
-            module.kernel = _fastpaths.Generic(module.orbit_index.cpu().numpy()).to(module.orbit_index.device)
+        if isinstance(kernel, _executors.Translation) and kernel.mode == "fft" and kernel.ndim > 3:
+            module.kernel = _executors.materialize(_executors.Generic(module._source).to(kernel.ids.device))
             changed.append(f"{name}: fft -> generic")
-    for name, module in model.named_modules():
-        if isinstance(module, _fastpaths.Circulant) and module.mode == "fft":
-            module.mode = "conv"
-            changed.append(f"{name}: fft -> conv")
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, _executors.Translation) and child.mode == "fft":
+                setattr(module, child_name, child.as_conv())
+                changed.append(f"{name + '.' if name else ''}{child_name}: fft -> conv")
     return model, changed
 
 

@@ -12,13 +12,16 @@ from torch import nn
 
 from eqsolve import EqsolveError
 
-from . import _fastpaths, _patterns
-from ._checks import check_basis, check_channels, check_choice, point_labels, restrict_support
+from . import _fastpaths, _patterns  # noqa: F401  (_patterns registers its path)
+from ._checks import check_basis, check_channels, check_choice, factory_kwargs, restrict
+from ._executors import RowSource, index_tensor
+from ._state import Fingerprinted, describe_basis, fingerprint_table, legacy_table_fingerprint
 
-PATHS = ("auto", "generic", "conv", "fft", "deepsets", "const", "blocks", "patterns")
+#: every accepted ``path=`` value, derived from the fast-path registry (``_fastpaths.register``)
+PATHS = _fastpaths.PATHS
 
 
-class EquivariantLinear(nn.Module):
+class EquivariantLinear(Fingerprinted, nn.Module):
     """Linear map ``(..., in_channels, d_in) -> (..., out_channels, d_out)`` equivariant to a group.
 
     The weight is ``W[o, c, i, j] = theta[o, c, orbit_index[i, j]]`` (zero where the id is -1,
@@ -39,15 +42,20 @@ class EquivariantLinear(nn.Module):
         matrices inside it (local kernels); raises ``MaskNotInvariantError`` otherwise.
     path:
         ``"auto"`` (default) picks the cheapest exact executor; ``"generic"`` (gather ``W``,
-        one matmul), ``"conv"``/``"fft"`` (regular actions of translation groups),
-        ``"deepsets"`` (identity + all-ones), ``"const"`` (one orbit), ``"blocks"``
-        (intransitive actions), ``"patterns"`` (S_m on tensors/subsets, see ``_patterns``) force one, and raise if it does not apply. ``repr`` shows it.
+        one matmul), ``"conv"``/``"fft"`` (translation groups: square, strided and transposed
+        maps between grids), ``"deepsets"`` (identity + all-ones), ``"const"`` (one orbit),
+        ``"blocks"`` (intransitive actions), ``"patterns"`` (S_m on tensors / subsets, see
+        ``_patterns``) or a path another module registered (:data:`PATHS`), force one, and raise if it does not apply. ``repr`` shows it.
+    device, dtype:
+        Factory arguments of the parameters, as in ``torch.nn.Linear``.
 
     Notes
     -----
     The trainable parameters are ``weight`` ``(out_channels, in_channels, dim)`` and ``bias``
-    ``(out_channels, n_out_orbits)``: ``dim * in * out (+ n_out_orbits * out)`` in all.
-    ``orbit_index`` and ``bias_index`` are buffers; nothing expanded is stored.
+    ``(out_channels, n_out_orbits)``: ``dim * in * out (+ n_out_orbits * out)`` in all. The
+    ``state_dict`` holds them plus a fingerprint of the basis (``_extra_state``); index data
+    is rebuilt from the basis, and only the ``generic`` path holds a ``d_out x d_in`` gather
+    index (built on first use, on the parameters' device).
 
     Examples
     --------
@@ -60,49 +68,44 @@ class EquivariantLinear(nn.Module):
     ('conv', True)
     """
 
+    __jit_unused_properties__ = ["basis", "orbit_index"]
+
     def __init__(self, basis, in_channels: int, out_channels: int, bias: bool = True, support=None,
-                 path: str = "auto"):
+                 path: str = "auto", *, device=None, dtype=None):
         super().__init__()
+        factory = factory_kwargs(device, dtype)
         basis = check_basis(basis)
         self.in_channels = check_channels(in_channels, "in_channels")
         self.out_channels = check_channels(out_channels, "out_channels")
         check_choice(path, PATHS, "path")
-        table = np.asarray(basis.orbit_index, dtype=np.int64)
-        dim = basis.dim
         if support is not None:
-            table, dim = restrict_support(table, support)
-        self.dim = int(dim)
-        self.d_out, self.d_in = (int(s) for s in table.shape)
-        self.register_buffer("orbit_index", torch.as_tensor(table.copy()))
+            basis = restrict(basis, support)
+        self._source = RowSource(basis)  # shared with the executors, never copied or saved
+        self.dim = int(basis.dim)
+        self.d_out, self.d_in = (int(s) for s in basis.shape)
         bias_index = np.asarray(basis.bias_index, dtype=np.int64)
         self.n_bias = int(bias_index.max()) + 1 if bias_index.size else 0
-        self.register_buffer("bias_index", torch.as_tensor(bias_index.copy()))
+        self.register_buffer("bias_index", torch.tensor(bias_index, device=factory["device"]), persistent=False)
 
-        self.weight = nn.Parameter(torch.empty(self.out_channels, self.in_channels, self.dim))
-        self.bias = nn.Parameter(torch.empty(self.out_channels, self.n_bias)) if bias else None
-        nnz_per_row = (table >= 0).sum() / max(self.d_out, 1)
-        self._fan_in = max(1.0, float(self.in_channels * nnz_per_row))
+        self.weight = nn.Parameter(torch.empty(self.out_channels, self.in_channels, self.dim, **factory))
+        self.bias = nn.Parameter(torch.empty(self.out_channels, self.n_bias, **factory)) if bias else None
+
+        spec = _spec(self._source, self.in_channels, self.out_channels)
+        sizes = np.bincount(bias_index, minlength=self.n_bias)  # every row of an orbit has its root's support
+        nnz = float((spec.root_rows >= 0).sum(axis=1) @ sizes) if self.d_in and self.d_out else 0.0
+        self._fan_in = max(1.0, self.in_channels * nnz / max(self.d_out, 1))
         self.reset_parameters()
 
-        in_labels = basis.in_orbit_index
-        if in_labels is None and getattr(basis, "inp", None) is not None:
-            in_labels = point_labels(basis.inp, "input action")
-        shapes = _grid_shapes(basis, self.d_in)
-        patterns = _patterns.candidate(basis, lambda idx: table[idx], self.dim, self.d_out, self.d_in,
-                                       self.in_channels, self.out_channels)
-        extra = [] if patterns is None else [_fastpaths.Candidate("patterns", *patterns)]
-        executor, available = _fastpaths.plan(
-            table, self.in_channels, self.out_channels, shapes, bias_index,
-            None if in_labels is None else np.asarray(in_labels, dtype=np.int64), path, extra=extra,
-        )
+        executor, available = _fastpaths.plan(spec, path)
         if executor is None:
             raise EqsolveError(
-                f"path {path!r} does not apply to this basis (shape {table.shape}, dim {self.dim}); "
+                f"path {path!r} does not apply to this basis (shape {basis.shape}, dim {self.dim}); "
                 f"available: {', '.join(available)}"
             )
         self.available_paths: List[str] = available
-        self.kernel = executor
+        self.kernel = executor.to(factory["device"]) if factory["device"] is not None else executor
         self.path: str = executor.describe()
+        self._set_fingerprint(describe_basis(basis), fingerprint_table(spec.rows, basis.shape, self.dim, bias_index))
 
     def reset_parameters(self) -> None:
         """Uniform in ``+-1/sqrt(fan_in)``, ``fan_in = in_channels * (nonzeros per row of W)``."""
@@ -126,13 +129,29 @@ class EquivariantLinear(nn.Module):
         y = self.kernel(theta_pad, flat, bias)
         return y.reshape(lead + [self.out_channels, self.d_out])
 
+    @property
+    def basis(self):
+        """The (restricted) basis the layer was built from."""
+        return self._source.basis
+
+    @property
+    def orbit_index(self) -> torch.Tensor:
+        """The (restricted) ``(d_out, d_in)`` orbit table, built on demand (memory-checked), not stored."""
+        table = self._source.table("the layer's orbit table")
+        return torch.as_tensor(table, dtype=torch.long, device=self.weight.device)
+
+    @torch.jit.unused
     def dense_weight(self) -> torch.Tensor:
         """The full weight ``W`` ``(out_channels, in_channels, d_out, d_in)`` (for reference checks)."""
-        return F.pad(self.weight, (0, 1))[:, :, self.orbit_index]
+        table = self._source.table("the dense weight's index")
+        return F.pad(self.weight, (0, 1))[:, :, index_tensor(table, self.weight.device).long()]
 
     def dense_bias(self) -> Optional[torch.Tensor]:
         """The expanded bias ``(out_channels, d_out)``, or None."""
         return None if self.bias is None else self.bias[:, self.bias_index]
+
+    def _legacy_fingerprint(self, state_dict, prefix):
+        return legacy_table_fingerprint(state_dict, prefix, self.dim)
 
     def extra_repr(self) -> str:
         return (
@@ -141,13 +160,15 @@ class EquivariantLinear(nn.Module):
         )
 
 
-def _grid_shapes(basis, d: int) -> list:
-    """Grids on which a circulant table may live: the group's ``shape`` if it has one, ``(d,)``
-    and the factorisations of ``d`` (see ``_fastpaths.grid_shapes``)."""
+def _spec(source: RowSource, c_in: int, c_out: int) -> _fastpaths.LayerSpec:
+    """What the fast-path recognisers may look at: labels, generator images, declared grids, rows."""
+    basis = source.basis
     known = []
-    for side in (getattr(basis, "out", None), getattr(basis, "inp", None)):
-        group = getattr(side, "group", None)
-        shape = getattr(group, "shape", None)
-        if shape is not None and int(np.prod(shape)) == d:
+    for side in (basis.out, basis.inp):
+        shape = getattr(getattr(side, "group", None), "shape", None)
+        if shape is not None:
             known.append(tuple(int(s) for s in shape))
-    return _fastpaths.grid_shapes(d, known)
+    return _fastpaths.LayerSpec(
+        source, c_in, c_out, basis.bias_index, basis.in_orbit_index,
+        None if basis.out is None else basis.out.images, None if basis.inp is None else basis.inp.images, known,
+    )

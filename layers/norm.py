@@ -15,27 +15,31 @@ from torch import nn
 
 from eqsolve import EqsolveError
 
-from ._checks import check_channels
-from .pool import orbit_labels
+from ._checks import check_channels, factory_kwargs, point_labels
+from ._state import Fingerprinted, describe_labels, fingerprint_labels
 
 
-class _OrbitStats(nn.Module):
-    def __init__(self, basis_or_orbits, channels: int, eps: float, affine: bool, name: str):
+class _OrbitStats(Fingerprinted, nn.Module):
+    def __init__(self, basis_or_orbits, channels: int, eps: float, affine: bool, name: str, device=None, dtype=None):
         super().__init__()
+        factory = factory_kwargs(device, dtype)
         self.name = name
         self.channels = check_channels(channels, "channels")
-        labels = orbit_labels(basis_or_orbits, name)
+        labels = point_labels(basis_or_orbits, name)
         self.d = int(labels.size)
         self.n_orbits = int(labels.max()) + 1 if labels.size else 0
         self.eps = float(eps)
-        self.register_buffer("labels", torch.from_numpy(np.array(labels, dtype=np.int64)))
+        self.register_buffer("labels", torch.tensor(labels, dtype=torch.int64, device=factory["device"]),
+                             persistent=False)
         self.register_buffer(
-            "orbit_sizes", torch.as_tensor(np.bincount(labels, minlength=self.n_orbits), dtype=torch.float32),
+            "orbit_sizes", torch.as_tensor(np.bincount(labels, minlength=self.n_orbits), dtype=torch.float32,
+                                           device=factory["device"]),
             persistent=False,
         )
+        self._set_fingerprint(describe_labels(labels), fingerprint_labels(labels))
         if affine:
-            self.weight: Optional[nn.Parameter] = nn.Parameter(torch.ones(self.channels, self.n_orbits))
-            self.bias: Optional[nn.Parameter] = nn.Parameter(torch.zeros(self.channels, self.n_orbits))
+            self.weight: Optional[nn.Parameter] = nn.Parameter(torch.ones(self.channels, self.n_orbits, **factory))
+            self.bias: Optional[nn.Parameter] = nn.Parameter(torch.zeros(self.channels, self.n_orbits, **factory))
         else:
             self.weight = None
             self.bias = None
@@ -43,6 +47,10 @@ class _OrbitStats(nn.Module):
     @property
     def in_channels(self) -> int:
         return self.channels
+
+    def _legacy_fingerprint(self, state_dict, prefix):
+        labels = state_dict.pop(prefix + "labels", None)  # a persistent buffer before
+        return None if labels is None else fingerprint_labels(labels.cpu().numpy())
 
     def _orbit_sum(self, t: torch.Tensor) -> torch.Tensor:
         """(..., c, d) -> (..., c, n_orbits)."""
@@ -88,12 +96,13 @@ class EquivariantBatchNorm(_OrbitStats):
     """
 
     def __init__(self, basis_or_orbits, channels: int, eps: float = 1e-5, momentum: float = 0.1,
-                 affine: bool = True, track_running_stats: bool = True):
-        super().__init__(basis_or_orbits, channels, eps, affine, "EquivariantBatchNorm")
+                 affine: bool = True, track_running_stats: bool = True, *, device=None, dtype=None):
+        super().__init__(basis_or_orbits, channels, eps, affine, "EquivariantBatchNorm", device, dtype)
+        factory = factory_kwargs(device, dtype)
         self.momentum = float(momentum)
         self.track_running_stats = bool(track_running_stats)
-        self.register_buffer("running_mean", torch.zeros(self.channels, self.n_orbits))
-        self.register_buffer("running_var", torch.ones(self.channels, self.n_orbits))
+        self.register_buffer("running_mean", torch.zeros(self.channels, self.n_orbits, **factory))
+        self.register_buffer("running_var", torch.ones(self.channels, self.n_orbits, **factory))
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         self._check(x, mask, 2, "(..., channels, d)")
@@ -144,8 +153,9 @@ class SetNorm(_OrbitStats):
     torch.Size([4, 5, 2, 3])
     """
 
-    def __init__(self, basis_or_orbits, channels: int, eps: float = 1e-5, affine: bool = True):
-        super().__init__(basis_or_orbits, channels, eps, affine, "SetNorm")
+    def __init__(self, basis_or_orbits, channels: int, eps: float = 1e-5, affine: bool = True, *,
+                 device=None, dtype=None):
+        super().__init__(basis_or_orbits, channels, eps, affine, "SetNorm", device, dtype)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         self._check(x, mask, 3, "(batch, n, channels, d)")

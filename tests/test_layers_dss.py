@@ -193,7 +193,7 @@ def test_batch_norm_statistics_per_orbit(rng):
     assert torch.allclose(bn.running_mean[:, 1], ref_mean.to(bn.running_mean.dtype))
     bn.eval()
     assert torch.allclose(bn(x), y, atol=5e-2)  # eval divides by the unbiased variance
-    assert set(bn.state_dict()) == {"weight", "bias", "labels", "running_mean", "running_var"}
+    assert set(bn.state_dict()) == {"weight", "bias", "_extra_state", "running_mean", "running_var"}
     assert sum(p.numel() for p in bn.parameters()) == 2 * 2 * 3  # weight + bias per (channel, orbit)
 
 

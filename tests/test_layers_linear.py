@@ -190,13 +190,15 @@ def test_support_mask_restricts_orbits(rng):
         layers.EquivariantLinear(full, 2, 3, support=np.ones((6, 6), bool))
 
 
-def test_state_dict_holds_parameters_and_index_buffers_only():
+def test_state_dict_holds_parameters_and_a_fingerprint_only():
     B = eqsolve.solve(groups.direct_product(groups.symmetric(20), groups.symmetric(30)))
     lin = layers.EquivariantLinear(B, 2, 3, path="blocks")
     assert lin.path.startswith("blocks")
-    assert set(lin.state_dict()) == {"weight", "bias", "orbit_index", "bias_index"}
+    state = lin.state_dict()
+    assert set(state) == {"weight", "bias", "_extra_state"}
+    assert set(state["_extra_state"]) == {"eqsolve", "basis", "fingerprint"}
     again = layers.EquivariantLinear(B, 2, 3, path="blocks")
-    again.load_state_dict(lin.state_dict())
+    again.load_state_dict(state)
     x = torch.randn(2, 2, 50)
     assert torch.equal(again(x), lin(x))
 
@@ -296,7 +298,7 @@ def test_bad_input_messages():
         lin(torch.randn(4, 3, 5))
     with pytest.raises(E, match=r"got \[5\]"):
         lin(torch.randn(5))
-    with pytest.raises(E, match="unknown reduce 'median'"):
+    with pytest.raises(E, match="unknown aggregation 'median'"):
         layers.InvariantPool(B, reduce="median")
     with pytest.raises(E, match=r"\(\.\.\., d=5\), got \[2, 4\]"):
         layers.InvariantPool(B)(torch.randn(2, 4))
