@@ -17,13 +17,13 @@ from typing import Sequence
 import numpy as np
 
 from ._errors import EqsolveError
-from ._group import PermutationGroup, product_images
+from ._group import Action, PermutationGroup, product_images
 from ._perm import parity
 
 __all__ = [
     "trivial", "cyclic", "dihedral", "symmetric", "alternating", "grid_translations",
     "direct_product", "product_action", "sets_of", "wreath", "automorphisms", "subsets",
-    "from_name",
+    "from_name", "finer_grid",
 ]
 
 
@@ -342,3 +342,71 @@ def _check_groups(factors, what):
 
 def _label(group: PermutationGroup) -> str:
     return group.name or f"<{group.ngens} generators on {group.degree} points>"
+
+
+def finer_grid(group: PermutationGroup, factor: int | Sequence[int] = 2) -> Action:
+    """The action of a grid translation group on a grid ``factor`` times finer per axis.
+
+    A shift by ``t`` of the group's own grid shifts the fine grid by ``factor * t``. Maps from
+    the fine grid to the group's own grid are strided convolutions (downsampling), maps the
+    other way transposed ones (upsampling); :class:`~eqsolve.layers.EquivariantLinear` runs
+    both as convolutions. ``group`` is ``grid_translations(shape)`` or ``cyclic(d)`` (a grid
+    ``(d,)``); ``factor`` is an int or one int per axis.
+
+    >>> import eqsolve
+    >>> G = grid_translations((32, 32))
+    >>> down = eqsolve.solve(out=G.action(), inp=finer_grid(G, 2))   # 64 x 64 -> 32 x 32, stride 2
+    >>> down.shape, finer_grid(G, 2).name
+    ((1024, 4096), '64x64 grid (stride 2)')
+    """
+    if not isinstance(group, PermutationGroup):
+        raise EqsolveError(f"finer_grid expects a PermutationGroup, got {type(group).__name__}")
+    shape = tuple(getattr(group, "shape", None) or (group.degree,))
+    if isinstance(factor, (int, np.integer)) and not isinstance(factor, bool):
+        factor = (int(factor),) * len(shape)
+    try:
+        factor = tuple(_size(f, "grid factor", 1) for f in factor)
+    except TypeError:
+        raise EqsolveError(f"factor must be an int or one int per axis, got {factor!r}") from None
+    if len(factor) != len(shape):
+        raise EqsolveError(f"factor {factor} has {len(factor)} entries; the grid {shape} has {len(shape)} axes")
+    vectors, ok = translation_vectors(group.generators, shape)
+    if group.degree == 0 or not ok.all():
+        raise EqsolveError(
+            f"finer_grid needs a group of grid translations (grid_translations(shape) or cyclic(d)); "
+            f"{_label(group)} has a generator that is not a translation of the grid {shape}"
+        )
+    fine = tuple(s * f for s, f in zip(shape, factor))
+    coords = np.indices(fine).reshape(len(fine), -1)
+    own = np.indices(shape).reshape(len(shape), -1)
+    f_arr, fine_arr = np.array(factor)[:, None], np.array(fine)[:, None]
+
+    def image(shift):  # shift: (k, axes) translation vectors on the group's grid
+        moved = (coords[None] + (shift * f_arr.T)[:, :, None]) % fine_arr[None]
+        return np.ravel_multi_index(tuple(np.moveaxis(moved, 1, 0)), fine)
+
+    def recipe(g):
+        return image(own[:, np.asarray(g)[0]][None])[0]
+
+    name = "x".join(map(str, fine)) + " grid (stride " + (str(factor[0]) if len(set(factor)) == 1 else "x".join(map(str, factor))) + ")"
+    return Action(group, image(vectors).reshape(group.ngens, -1), recipe, name)
+
+
+def translation_vectors(images, shape) -> tuple[np.ndarray, np.ndarray]:
+    """Per permutation (rows of ``images``): its shift on the row-major grid ``shape`` and
+    whether it is a translation of that grid at all.
+
+    >>> translation_vectors(np.array([[1, 2, 0], [0, 2, 1]]), (3,))
+    (array([[1],
+           [0]]), array([ True, False]))
+    """
+    images = np.asarray(images, dtype=np.int64).reshape(-1, int(np.prod(shape)))
+    shape_arr = np.array(shape, dtype=np.int64)
+    d = int(np.prod(shape_arr))
+    if d == 0 or not len(images):
+        return np.zeros((len(images), len(shape)), dtype=np.int64), np.ones(len(images), dtype=bool)
+    coords = np.stack(np.unravel_index(np.arange(d), tuple(shape)))  # (n, d)
+    vectors = coords[:, images[:, 0]].T  # where point 0 goes
+    moved = (coords[None] + vectors[:, :, None]) % shape_arr[None, :, None]  # (k, n, d)
+    expected = np.ravel_multi_index(tuple(np.moveaxis(moved, 1, 0)), tuple(shape))
+    return vectors, (expected == images).all(axis=1)

@@ -252,12 +252,13 @@ class Translation(nn.Module):
 
     def describe(self) -> str:
         grid = lambda s: "x".join(str(v) for v in s)
+        step = str(self.stride[0]) if len(set(self.stride)) == 1 else grid(self.stride)
         if self.direction == "down" and all(s == 1 for s in self.stride):
             head = grid(self.coarse)
         elif self.direction == "down":
-            head = f"{grid(self.fine)} -> {grid(self.coarse)}, stride {grid(self.stride)}"
+            head = f"{grid(self.fine)} -> {grid(self.coarse)}, stride {step}"
         else:
-            head = f"{grid(self.coarse)} -> {grid(self.fine)}, transposed stride {grid(self.stride)}"
+            head = f"{grid(self.coarse)} -> {grid(self.fine)}, transposed stride {step}"
         if self.mode == "fft":
             return f"fft({head})"
         return f"conv({head}, kernel {grid(self.window)})"

@@ -43,6 +43,8 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
+from eqsolve.groups import translation_vectors
+
 from ._executors import Blocks, Block, Constant, DeepSets, Generic, RowSource, Translation
 
 SMALL_TABLE = 1 << 20  # tables up to this many entries may be read whole to recognise a pattern
@@ -263,22 +265,6 @@ def _deepsets(spec: LayerSpec) -> List[Candidate]:
             return []
     p = spec.p
     return [Candidate("deepsets", spec.work * (p + 1) + spec.c_in * p, lambda: DeepSets(a, b, p))]
-
-
-def translation_vectors(images: np.ndarray, shape) -> Tuple[np.ndarray, np.ndarray]:
-    """Per generator: its translation vector on the grid ``shape`` and whether it is one.
-
-    >>> translation_vectors(np.array([[1, 2, 0], [0, 2, 1]]), (3,))
-    (array([[1],
-           [0]]), array([ True, False]))
-    """
-    shape_arr = np.array(shape, dtype=np.int64)
-    d = int(np.prod(shape_arr))
-    coords = np.stack(np.unravel_index(np.arange(d), tuple(shape)))  # (n, d)
-    vectors = coords[:, images[:, 0]].T  # g(0) - 0
-    moved = (coords[None] + vectors[:, :, None]) % shape_arr[None, :, None]  # (k, n, d)
-    expected = np.ravel_multi_index(tuple(np.moveaxis(moved, 1, 0)), tuple(shape))
-    return vectors, (expected == images).all(axis=1)
 
 
 def _strides(ratio: int, n: int):
