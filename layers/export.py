@@ -64,13 +64,13 @@ from eqsolve._io import atomic_path, atomic_write
 
 from . import _executors
 from .models import SetNet, count_parameters
+from .testing import TOLERANCES
 
 FORMATS = ("pt2", "torchscript", "onnx")
 SUFFIXES = {".pt2": "pt2", ".pt": "torchscript", ".ts": "torchscript", ".onnx": "onnx"}
 METADATA_NAME = "eqsolve.json"
-#: tolerance of the round-trip check per dtype: (rtol, atol)
-CHECK_TOLERANCE = {torch.float64: (1e-10, 1e-10), torch.float32: (1e-5, 1e-5), torch.bfloat16: (2e-2, 2e-2),
-                   torch.float16: (2e-3, 2e-3)}
+#: tolerance of the round-trip check per dtype: (rtol, atol), from the one table in layers.testing
+CHECK_TOLERANCE = {dtype: (tol.round_trip, tol.round_trip) for dtype, tol in TOLERANCES.items()}
 
 __all__ = [
     "FORMATS",
