@@ -111,20 +111,34 @@ class HandFFTDSS(nn.Module):
 
 
 # -- weight copies: the baselines compute exactly our map ---------------------------------------
-def kernel_taps(lin: layers.EquivariantLinear) -> torch.Tensor:
-    executor = lin.kernel
-    return F.pad(lin.weight, (0, 1))[:, :, executor.taps]
+def row_weight(lin: layers.EquivariantLinear, points) -> torch.Tensor:
+    """``W[:, :, points, :]`` ``(out, in, len(points), d_in)`` from rows of the basis (never the
+    whole table): what a hand-written layer needs to copy our weights."""
+    ids = torch.as_tensor(lin.basis.rows(np.asarray(points, dtype=np.int64)), dtype=torch.long)
+    return F.pad(lin.weight, (0, 1))[:, :, ids]
+
+
+def kernel_taps(lin: layers.EquivariantLinear, side: int, size: int = 3) -> torch.Tensor:
+    """Conv2d taps ``k[t] = W[0, t - size // 2]`` (row 0, on a ``side x side`` input grid)."""
+    w0 = row_weight(lin, [0])[:, :, 0].reshape(lin.out_channels, lin.in_channels, side, side)
+    t = (torch.arange(size) - size // 2) % side
+    return w0[:, :, t][:, :, :, t]
 
 
 def copy_conv1d(conv: CircularConv1d, lin: layers.EquivariantLinear, bias=True):
-    """Our kernel as conv taps; ``CircularConv1d`` pads ``d//2`` left as ``Circulant`` does."""
+    """Our kernel as conv taps: ``CircularConv1d`` pads ``d // 2`` on the left, so tap ``t``
+    reads offset ``t - d // 2`` of row 0 (``W[i, j]`` depends on ``j - i`` only)."""
     d = lin.d_in
-    full = F.pad(lin.weight, (0, 1))[:, :, lin.kernel.full]  # kappa[o, c, delta]
-    hi = d // 2
-    s = hi - torch.arange(d)  # tap t <-> offset s = hi - t
-    conv.conv.weight.data.copy_(full[:, :, s % d])
+    w0 = row_weight(lin, [0])[:, :, 0]
+    conv.conv.weight.data.copy_(w0[:, :, (torch.arange(d) - d // 2) % d])
     if bias:
         conv.conv.bias.data.copy_(lin.bias[:, 0])
+
+
+def fft_kernel(lin: layers.EquivariantLinear) -> torch.Tensor:
+    """``kappa[m] = W[m, 0] = W[0, -m]``: the kernel of ``y = kappa * x``."""
+    d = lin.d_in
+    return row_weight(lin, [0])[:, :, 0][:, :, (-torch.arange(d)) % d]
 
 
 def setup_cyclic(n_sets, set_size, c, d, device, dtype):
@@ -141,7 +155,7 @@ def setup_fft(n_sets, set_size, c, d, device, dtype):
     ours = layers.EquivariantLinear(B, c, c)
     base = HandFFT(c, c, d)
     with torch.no_grad():
-        base.weight.copy_(F.pad(ours.weight, (0, 1))[:, :, ours.kernel.full])
+        base.weight.copy_(fft_kernel(ours))
         base.bias.copy_(ours.bias)
     return ours, base, torch.randn(n_sets * set_size, c, d)
 
@@ -152,7 +166,7 @@ def setup_fft_dss(n_sets, set_size, c, d, device, dtype):
     base = HandFFTDSS(c, c, d)
     with torch.no_grad():
         for lin, hand in ((ours.single, base.one), (ours.shared, base.two)):
-            hand.weight.copy_(F.pad(lin.weight, (0, 1))[:, :, lin.kernel.full])
+            hand.weight.copy_(fft_kernel(lin))
         base.one.bias.copy_(ours.single.bias)
     return ours, base, torch.randn(n_sets, set_size, c, d)
 
@@ -170,7 +184,7 @@ def setup_symmetric(n, c, d, device, dtype):
     B = eqsolve.solve(groups.symmetric(d))
     ours = layers.EquivariantLinear(B, c, c)
     base = HandDeepSets(c, c)
-    a, b = ours.kernel.diag, ours.kernel.off
+    a, b = (int(v) for v in B.rows([0])[0, :2])  # the diagonal id and the off-diagonal one
     with torch.no_grad():
         base.lam.weight.copy_((ours.weight[:, :, a] - ours.weight[:, :, b]).unsqueeze(-1))
         base.lam.bias.copy_(ours.bias[:, 0])
@@ -187,7 +201,7 @@ def setup_grid(n, c, side, device, dtype):
     ours = layers.EquivariantLinear(B, c, c)
     base = CircularConv2d(c, c, side)
     with torch.no_grad():
-        base.conv.weight.copy_(kernel_taps(ours))
+        base.conv.weight.copy_(kernel_taps(ours, side))
         base.conv.bias.copy_(ours.bias[:, 0])
     return ours, base, torch.randn(n, c, side * side)
 
