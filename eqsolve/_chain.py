@@ -221,7 +221,16 @@ class GiantChain:
         self.support = np.arange(degree) if support is None else np.asarray(support, dtype=np.int64)
         m = len(self.support)
         self.base = [int(p) for p in self.support[: max(m - (2 if alternating else 1), 0)]]
-        self.order = math.factorial(m) // (2 if alternating and m >= 2 else 1)
+        self._m = m
+        self._order = None
+        #: log2 of the order, known without computing m! (which is slow for m of 10^5 and more)
+        self.log2_order = math.lgamma(m + 1) / math.log(2) - (1 if alternating and m >= 2 else 0)
+
+    @property
+    def order(self) -> int:
+        if self._order is None:
+            self._order = math.factorial(self._m) // (2 if self.alternating and self._m >= 2 else 1)
+        return self._order
 
     def random_element(self, rng: np.random.Generator) -> np.ndarray:
         """Uniform element: a random permutation of the support (parity-fixed for A_m)."""
@@ -560,6 +569,7 @@ class StabilizerChain:
             self._verify()
         self.base = [L.point for L in self._levels]
         self.order = math.prod(L.size for L in self._levels)
+        self.log2_order = sum(math.log2(L.size) for L in self._levels)
         strong = [L.gens for L in self._levels]
         self.strong_generators = (
             _clean(np.concatenate(strong), degree) if strong else np.zeros((0, degree), dtype=np.int64)

@@ -28,6 +28,7 @@ NULLSPACE_EXACT_MAX = 400  # unknowns (d_out * d_in) for sympy's exact rank
 NULLSPACE_NUMERIC_MAX = 2048  # unknowns for numpy's floating-point rank (a dense eigen-solve)
 ORBITS_AUTO_MAX = 10**8  # table entries that "auto" hands to the solver
 MONTECARLO_SAMPLES = 4000
+SAMPLE_OVERHEAD = 10_000  # steps: the Python work of drawing one element (about 10 us)
 
 
 @dataclass
@@ -89,8 +90,11 @@ def count(group=None, *, out=None, inp=None, method: str = "auto", detail: bool 
     """
     from ._solve import _resolve_actions
 
-    if method not in METHODS:
-        raise EqsolveError(f"unknown counting method {method!r}; choose one of {', '.join(METHODS)}")
+    if not isinstance(method, str) or method not in METHODS:
+        raise EqsolveError(f"unknown counting method {str(method)[:40]!r}; choose one of {', '.join(METHODS)}")
+    for name, value in (("max_elements", max_elements), ("max_unknowns", max_unknowns)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise EqsolveError(f"{name} must be a positive integer, got {str(value)[:40]}")
     out, inp = _resolve_actions(group, out, inp)
     if method == "auto":
         method = _auto_method(out, inp, max_elements)
@@ -110,7 +114,9 @@ def count(group=None, *, out=None, inp=None, method: str = "auto", detail: bool 
         note = f"{samples} samples"
         # every orbit on pairs has at most |G| entries, so E >= d_out d_in / |G|; an
         # interval below that bound means the sum is dominated by elements too rare to sample
-        bound = out.degree * inp.degree / out.group.order()  # a float, even for orders of 10^5000
+        # a float, even for orders of 10^5000 (never builds the order itself)
+        log2 = out.group.log2_order()
+        bound = out.degree * inp.degree / out.group.order() if log2 < 4096 else 0.0
         if high < bound:
             note += (f"; UNRELIABLE: below the exact lower bound d_out*d_in/|G| = {bound:.6g} "
                      "(rare elements dominate the sum; use method='burnside' with a larger max_elements)")
@@ -123,7 +129,8 @@ def count(group=None, *, out=None, inp=None, method: str = "auto", detail: bool 
 def _auto_method(out, inp, max_elements) -> str:
     if out.degree * inp.degree <= ORBITS_AUTO_MAX:
         return "orbits"
-    if _burnside_fits(out.group.order(), out.degree + inp.degree, max_elements):
+    if out.group.log2_order() <= math.log2(max(max_elements, 1)) + 1 and \
+            _burnside_fits(out.group.order(), out.degree + inp.degree, max_elements):
         return "burnside"
     return "montecarlo"
 
@@ -141,6 +148,10 @@ def _big(n: int) -> str:
     return f"about 10^{int(n.bit_length() * math.log10(2))}"
 
 
+def _about(log2: float) -> str:
+    return f"about 10^{int(log2 * math.log10(2))}"
+
+
 def _joint(out, inp):
     """Generator images of the joint action on out-points then in-points."""
     if out is inp or np.array_equal(out.images, inp.images):
@@ -151,11 +162,13 @@ def _joint(out, inp):
 def burnside(out, inp, max_elements: int = BURNSIDE_MAX_ELEMENTS) -> Fraction:
     """Exact Lemma 1 sum: (1/|G|) sum_g fix_out(g) fix_in(g), enumerating the group."""
     group = out.group
-    order = group.order()
     d_out, d_in = out.degree, inp.degree
+    log2 = group.log2_order()
+    order = group.order() if log2 <= 64 else 1 << 64  # only compared with the limits below
     if not _burnside_fits(order, d_out + d_in, max_elements):
         raise ProblemTooLargeError(
-            f"the Burnside sum would enumerate {_big(order)} group elements on {d_out + d_in} points "
+            f"the Burnside sum would enumerate {_big(order) if log2 <= 64 else _about(log2)} group elements "
+            f"on {d_out + d_in} points "
             f"(limit {max_elements} elements, {BURNSIDE_MAX_WORK} element-points); raise max_elements= "
             "or use method='orbits' or 'montecarlo'"
         )
@@ -231,8 +244,13 @@ def nullspace_dimension(out, inp, max_unknowns: int | None = None) -> tuple[int,
 
 def montecarlo(out, inp, samples: int = MONTECARLO_SAMPLES, rng=None) -> tuple[float, float, float]:
     """Estimate E by averaging fix_out(g) fix_in(g) over uniform random g; mean and 95% interval."""
-    if samples < 2:
-        raise EqsolveError(f"montecarlo needs at least 2 samples, got {samples}")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise EqsolveError(f"montecarlo needs at least 2 samples (an integer), got {str(samples)[:40]}")
+    from ._budget import require_memory, require_work
+
+    require_memory(16 * int(samples), f"montecarlo with {samples} samples")
+    require_work(int(samples) * (out.degree + inp.degree + SAMPLE_OVERHEAD),
+                 f"montecarlo with {samples} samples on {out.degree} + {inp.degree} points")
     rng = np.random.default_rng(rng)
     group = out.group
     values = np.empty(samples, dtype=np.float64)

@@ -64,6 +64,7 @@ class PermutationGroup:
         self._chain = None
         self._known_order: int | None = None
         self._order_fn: Callable[[], int] | None = None
+        self._log2_order_fn: Callable[[], float] | None = None
         self._sampler: Callable[[np.random.Generator], np.ndarray] | None = None
         self._member: Callable[[np.ndarray], bool] | None = None
         self.name: str | None = None
@@ -145,10 +146,39 @@ class PermutationGroup:
         return self._chain
 
     def order(self) -> int:
-        """Exact group order (a Python int; orders overflow 64 bits)."""
+        """Exact group order (a Python int; orders overflow 64 bits).
+
+        Refused (:class:`ProblemTooLargeError`) above ``ORDER_MAX_BITS`` bits (about 315,000
+        digits, S_d for d above about 75,000), where the integer alone takes minutes.
+        """
         if self._known_order is None:
+            bits = self.log2_order()
+            if bits > ORDER_MAX_BITS:
+                from ._errors import ProblemTooLargeError
+
+                raise ProblemTooLargeError(
+                    f"the order of {self.name or 'this group'} is about 10^{int(bits * math.log10(2))} "
+                    f"({bits:.3g} bits), above the {ORDER_MAX_BITS} bits eqsolve computes exactly; "
+                    "use log2_order() for its size"
+                )
             self._known_order = int(self._order_fn() if self._order_fn else self.chain.order)
         return self._known_order
+
+    def log2_order(self) -> float:
+        """log2 of the group order, without building a huge integer.
+
+        >>> import eqsolve
+        >>> round(eqsolve.groups.symmetric(10**6).log2_order())
+        18488885
+        """
+        if self._known_order is not None:
+            return math.log2(self._known_order)
+        if self._log2_order_fn is not None:
+            return float(self._log2_order_fn())
+        if self._order_fn is not None:  # cheap by construction when no log2 formula is given
+            self._known_order = int(self._order_fn())
+            return math.log2(self._known_order)
+        return float(self.chain.log2_order)
 
     def orbits(self) -> list[tuple[int, ...]]:
         """Orbits on points, each sorted, ordered by smallest point.
@@ -350,6 +380,7 @@ def canonical_labels(labels: np.ndarray) -> np.ndarray:
 
 
 MAX_POINTS = 1 << 26
+ORDER_MAX_BITS = 1 << 20
 
 
 def _check_size(n: int, what: str) -> None:
@@ -404,7 +435,7 @@ def _to_arrays(gens: list, degree: int | None, label: str = "generator") -> list
             else:
                 sizes.append(len(g) if hasattr(g, "__len__") else 0)
         if gens and all(isinstance(g, str) for g in gens):
-            degree = max(sizes) if sizes else None
+            degree = _check_degree(max(sizes)) if sizes else None
     arrays = []
     name = label
     for index, g in enumerate(gens):
@@ -413,8 +444,8 @@ def _to_arrays(gens: list, degree: int | None, label: str = "generator") -> list
             cycle_lists = parse_cycles(g)
             if len(cycle_lists) > 1:
                 raise EqsolveError(f"{label} {g!r} contains several generators separated by ';'")
-            d = degree if degree is not None else max(
-                [p for gen in cycle_lists for c in gen for p in c], default=-1) + 1
+            d = degree if degree is not None else _check_degree(max(
+                [p for gen in cycle_lists for c in gen for p in c], default=-1) + 1)
             arrays.append(cycles_to_array(cycle_lists[0] if cycle_lists else [], d))
         elif isinstance(g, Permutation):
             arr = list(g.array_form)

@@ -24,22 +24,28 @@ from ._errors import CycleSyntaxError, PointOutOfRangeError
 
 Cycles = list[tuple[int, ...]]
 
-_TOKEN = re.compile(r"\s*(?:(\()|(\))|(-?\d+)|([,;])|(\S))")
+# ASCII only: Unicode digits ('٣') and spaces are not points or separators
+_TOKEN = re.compile(r"\s*(?:(\()|(\))|(-?\d+)|([,;])|(\S))", flags=re.ASCII)
+MAX_DIGITS = 18  # longer numbers are refused before int() (Python's digit limit, int64 overflow)
 
 
 def parse_cycles(text: str, one_based: bool = False) -> list[Cycles]:
     """Parse a generator list into lists of 0-based cycles (one list per generator)."""
     if not isinstance(text, str):
-        raise CycleSyntaxError(f"expected a cycle string, got {type(text).__name__}: {text!r}")
+        raise CycleSyntaxError(f"expected a cycle string, got {type(text).__name__}: {repr(text)[:80]}")
     body = _strip_wrappers(text.strip()) if one_based else text.strip()
     offset = text.find(body) if body else 0  # positions in messages count in the text as given
     generators: list[Cycles] = []
     current: Cycles | None = None  # cycles of the generator being read
     cycle: list[int] | None = None  # points of the cycle being read
     seen_in_cycle: set[int] = set()
+    after_comma = False  # inside a cycle, a comma must be followed by a point
     for match in _TOKEN.finditer(body):
         opening, closing, number, sep, other = match.groups()
-        where = f"at position {offset + match.start(match.lastindex) + 1} of {text!r}"
+        where = f"at position {offset + match.start(match.lastindex) + 1} of {_shown(text)}"
+        if after_comma and (closing or sep is not None):
+            raise CycleSyntaxError(f"missing point after ',' {where}")
+        after_comma = False
         if other is not None:
             raise CycleSyntaxError(f"unexpected character {other!r} {where}")
         if opening:
@@ -60,6 +66,9 @@ def parse_cycles(text: str, one_based: bool = False) -> list[Cycles]:
         elif number is not None:
             if cycle is None:
                 raise CycleSyntaxError(f"point {number} outside a cycle {where}")
+            if len(number.lstrip("-")) > MAX_DIGITS:
+                raise PointOutOfRangeError(
+                    f"point {number[:12]}... ({len(number.lstrip('-'))} digits) is far too large {where}")
             point = int(number)
             if one_based and point < 1:
                 raise PointOutOfRangeError(
@@ -77,6 +86,9 @@ def parse_cycles(text: str, one_based: bool = False) -> list[Cycles]:
             if cycle is not None:
                 if sep == ";":
                     raise CycleSyntaxError(f"unbalanced parenthesis: ';' inside a cycle {where}")
+                if not cycle:
+                    raise CycleSyntaxError(f"missing point before ',' {where}")
+                after_comma = True
                 continue  # commas separate points inside a cycle
             if current is None:
                 raise CycleSyntaxError(f"empty generator before {sep!r} {where}")
@@ -89,6 +101,10 @@ def parse_cycles(text: str, one_based: bool = False) -> list[Cycles]:
     elif generators:
         raise CycleSyntaxError(f"empty generator after the last separator in {text!r}")
     return generators
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
 def _generator_ends(body: str, pos: int) -> bool:

@@ -52,8 +52,8 @@ def check_array_form(values: Sequence[int] | np.ndarray, label: str = "generator
     Raises :class:`NotABijectionError` or :class:`PointOutOfRangeError`
     naming ``label`` and the offending point.
     """
-    arr = np.asarray(values)
-    shown = _short(values)
+    arr = as_array(values, label)
+    shown = _short(arr)
     if arr.ndim != 1:
         raise NotABijectionError(f"{label} must be a flat list of points, got shape {arr.shape}: {shown}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
@@ -76,6 +76,31 @@ def check_array_form(values: Sequence[int] | np.ndarray, label: str = "generator
                 f"{label} is not a bijection: point {int(twice[0])} appears twice in {shown}"
             )
     arr.setflags(write=False)
+    return arr
+
+
+def as_array(values, label: str = "value", dtype=None) -> np.ndarray:
+    """``np.asarray`` that turns numpy's errors on ragged or odd input into an EqsolveError.
+
+    >>> as_array([[0, 1], [2]], "mask")
+    Traceback (most recent call last):
+    ...
+    eqsolve._errors.NotABijectionError: mask must be a rectangular array of numbers, not a ragged nested list: [[0, 1], [2]]
+    """
+    try:
+        arr = np.asarray(values, dtype=dtype)
+    except (ValueError, TypeError, OverflowError, RecursionError) as err:
+        shown = repr(values)
+        shown = shown if len(shown) <= 80 else shown[:80] + "..."
+        if "inhomogeneous" in str(err) or "sequence" in str(err):
+            what = "a rectangular array of numbers, not a ragged nested list"
+        else:
+            what = f"an array of numbers ({' '.join(str(err).split())[:80]})"
+        raise NotABijectionError(f"{label} must be {what}: {shown}") from None
+    if arr.dtype == object:
+        shown = repr(values)
+        shown = shown if len(shown) <= 80 else shown[:80] + "..."
+        raise NotABijectionError(f"{label} must contain numbers, got {shown}")
     return arr
 
 

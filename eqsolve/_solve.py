@@ -142,7 +142,9 @@ def _resolve_actions(group, out, inp):
 def _check_mask(support, d_out, d_in):
     if support is None:
         return None
-    mask = np.asarray(support)
+    from ._perm import as_array
+
+    mask = as_array(support, "support mask")
     if mask.shape != (d_out, d_in):
         raise DegreeMismatchError(f"support mask has shape {mask.shape}, expected ({d_out}, {d_in})")
     if mask.dtype != bool:

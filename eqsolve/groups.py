@@ -12,12 +12,13 @@ without building a stabilizer chain.
 from __future__ import annotations
 
 import math
+import re
 from typing import Sequence
 
 import numpy as np
 
 from ._errors import EqsolveError
-from ._group import Action, PermutationGroup, product_images
+from ._group import MAX_POINTS, Action, PermutationGroup, product_images
 from ._perm import parity
 
 __all__ = [
@@ -29,14 +30,25 @@ __all__ = [
 
 def _size(value, name: str, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise EqsolveError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise EqsolveError(f"{name} must be an integer >= {minimum}, got {value!r}"[:300])
     return int(value)
 
 
-def _named(gens, degree: int, name: str, order=None, sampler=None, member=None) -> PermutationGroup:
+def _room(degree: int, ngens: int, what: str) -> None:
+    """Refuse a group of ``degree`` points and ``ngens`` generators before building it."""
+    from ._budget import require_at_most, require_memory
+
+    require_at_most(degree, MAX_POINTS, f"the number of points of {what}",
+                    "eqsolve handles groups on at most 2^26 points")
+    # the generator table plus the working copies made while building it
+    require_memory(8 * (max(ngens, 1) + 3) * degree, f"the {ngens} generator(s) of {what} on {degree} points")
+
+
+def _named(gens, degree: int, name: str, order=None, sampler=None, member=None, log2=None) -> PermutationGroup:
     group = PermutationGroup(gens, degree=degree)
     group.name = name
     group._order_fn = order
+    group._log2_order_fn = log2
     group._sampler = sampler
     group._member = member
     return group
@@ -49,6 +61,7 @@ def trivial(d: int) -> PermutationGroup:
     (1, [(0,), (1,), (2,)])
     """
     d = _size(d, "degree")
+    _room(d, 0, f"trivial({d})")
     return _named([], d, f"trivial({d})", order=lambda: 1, sampler=lambda rng: np.arange(d), member=lambda g: bool(np.all(g == np.arange(d))))
 
 
@@ -59,6 +72,7 @@ def cyclic(d: int) -> PermutationGroup:
     [[1, 2, 3, 0]]
     """
     d = _size(d, "degree")
+    _room(d, 1, f"cyclic({d})")
     gens = [np.roll(np.arange(d), -1)] if d > 1 else []
     shift = lambda k: (np.arange(d) + k) % d
     return _named(gens, d, f"cyclic({d})", order=lambda: max(d, 1),
@@ -73,6 +87,7 @@ def dihedral(d: int) -> PermutationGroup:
     10
     """
     d = _size(d, "degree")
+    _room(d, 2, f"dihedral({d})")
     if d <= 2:
         return symmetric(d) if d == 2 else trivial(d)
     rot = np.roll(np.arange(d), -1)
@@ -96,6 +111,7 @@ def symmetric(d: int) -> PermutationGroup:
     24
     """
     d = _size(d, "degree")
+    _room(d, 2, f"symmetric({d})")
     gens = []
     if d >= 3:
         gens.append(np.roll(np.arange(d), -1))
@@ -104,7 +120,8 @@ def symmetric(d: int) -> PermutationGroup:
         t[[0, 1]] = [1, 0]
         gens.append(t)
     return _named(gens, d, f"symmetric({d})", order=lambda: math.factorial(d),
-                  sampler=lambda rng: rng.permutation(d), member=lambda g: True)
+                  sampler=lambda rng: rng.permutation(d), member=lambda g: True,
+                  log2=lambda: math.lgamma(d + 1) / math.log(2))
 
 
 def alternating(d: int) -> PermutationGroup:
@@ -114,6 +131,7 @@ def alternating(d: int) -> PermutationGroup:
     60
     """
     d = _size(d, "degree")
+    _room(d, 2, f"alternating({d})")
     if d < 3:
         return trivial(d)
     three = np.arange(d)
@@ -132,7 +150,8 @@ def alternating(d: int) -> PermutationGroup:
         return g
 
     return _named(gens, d, f"alternating({d})", order=lambda: math.factorial(d) // 2,
-                  sampler=sample, member=lambda g: parity(g) == 0)
+                  sampler=sample, member=lambda g: parity(g) == 0,
+                  log2=lambda: math.lgamma(d + 1) / math.log(2) - 1)
 
 
 def grid_translations(shape: Sequence[int] | int) -> PermutationGroup:
@@ -147,8 +166,11 @@ def grid_translations(shape: Sequence[int] | int) -> PermutationGroup:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if not shape:
         raise EqsolveError("grid shape must have at least one axis")
+    if len(shape) > 64:
+        raise EqsolveError(f"a grid has at most 64 axes, got {len(shape)}")
     shape = tuple(_size(s, "grid side", 1) for s in shape)
-    d = int(np.prod(shape))
+    d = math.prod(shape)
+    _room(d, 2 * len(shape) + 1, f"grid_translations({shape})")
     coords = np.indices(shape).reshape(len(shape), -1)
     gens = []
     for axis, side in enumerate(shape):
@@ -174,6 +196,7 @@ def direct_product(*factors: PermutationGroup) -> PermutationGroup:
     """
     factors = _check_groups(factors, "direct_product")
     degree = sum(f.degree for f in factors)
+    _room(degree, sum(f.ngens for f in factors), f"a direct product of {len(factors)} groups")
     gens, offset = [], 0
     for f in factors:
         for g in f.generators:
@@ -190,7 +213,8 @@ def direct_product(*factors: PermutationGroup) -> PermutationGroup:
         return np.concatenate(parts) if parts else np.arange(0)
 
     return _named(gens, degree, "direct_product(" + ", ".join(_label(f) for f in factors) + ")",
-                  order=lambda: math.prod(f.order() for f in factors), sampler=sample)
+                  order=lambda: math.prod(f.order() for f in factors), sampler=sample,
+                  log2=lambda: sum(f.log2_order() for f in factors))
 
 
 def product_action(*factors: PermutationGroup) -> PermutationGroup:
@@ -202,6 +226,7 @@ def product_action(*factors: PermutationGroup) -> PermutationGroup:
     factors = _check_groups(factors, "product_action")
     sizes = [f.degree for f in factors]
     degree = math.prod(sizes)
+    _room(degree, sum(f.ngens for f in factors), f"a product action of {len(factors)} groups")
     gens = []
     for axis, f in enumerate(factors):
         for g in f.generators:
@@ -212,7 +237,8 @@ def product_action(*factors: PermutationGroup) -> PermutationGroup:
 
     faithful = all(s > 0 for s in sizes)
     return _named(gens, degree, "product_action(" + ", ".join(_label(f) for f in factors) + ")",
-                  order=(lambda: math.prod(f.order() for f in factors)) if faithful else None, sampler=sample if faithful else None)
+                  order=(lambda: math.prod(f.order() for f in factors)) if faithful else None, sampler=sample if faithful else None,
+                  log2=(lambda: sum(f.log2_order() for f in factors)) if faithful else None)
 
 
 def _coordinatewise(perms) -> np.ndarray:
@@ -230,6 +256,7 @@ def sets_of(H: PermutationGroup, n: int) -> PermutationGroup:
     """
     n = _size(n, "set size n", 1)
     (H,) = _check_groups((H,), "sets_of")
+    _room(n * H.degree, H.ngens + 2, f"sets of {n} elements of {_label(H)}")
     group = product_action(symmetric(n), H)
     group.name = f"sets_of({_label(H)}, {n})"
     return group
@@ -245,6 +272,7 @@ def wreath(H: PermutationGroup, n: int) -> PermutationGroup:
     (H,) = _check_groups((H,), "wreath")
     d = H.degree
     degree = n * d
+    _room(degree, H.ngens + 2, f"wreath({_label(H)}, {n})")
     gens = []
     for g in H.generators:
         full = np.arange(degree)
@@ -260,7 +288,8 @@ def wreath(H: PermutationGroup, n: int) -> PermutationGroup:
         return (blocks[:, None] * d + inner).ravel()
 
     return _named(gens, degree, f"wreath({_label(H)}, {n})",
-                  order=lambda: H.order() ** n * math.factorial(n), sampler=sample if d else None)
+                  order=lambda: H.order() ** n * math.factorial(n), sampler=sample if d else None,
+                  log2=lambda: n * H.log2_order() + math.lgamma(n + 1) / math.log(2))
 
 
 def subsets(H: PermutationGroup, k: int) -> PermutationGroup:
@@ -297,35 +326,64 @@ def from_name(spec: str) -> PermutationGroup:
     >>> from_name("grid:4x4").degree
     16
     """
+    if isinstance(spec, str) and len(spec) > NAME_MAX_CHARS:
+        raise EqsolveError(f"group name of {len(spec)} characters (at most {NAME_MAX_CHARS}): {spec[:40]!r}...")
+    return _from_name(spec, 0)
+
+
+NAME_MAX_CHARS = 4096
+NAME_MAX_DEPTH = 16
+HYPERCUBE_MAX = 7  # Q_7: 128 vertices, |Aut| = 645120, found in about a second; Q_10 takes minutes
+
+
+def _from_name(spec, depth: int) -> PermutationGroup:
     if not isinstance(spec, str) or ":" not in spec:
         raise EqsolveError(f"group name must look like 'cyclic:8' or 'grid:64x64', got {spec!r}; see --help")
+    if depth > NAME_MAX_DEPTH:
+        raise EqsolveError(f"group name nested more than {NAME_MAX_DEPTH} levels deep")
     kind, _, arg = spec.partition(":")
     kind = kind.strip().lower()
-    try:
-        if kind in _SIMPLE:
-            return _SIMPLE[kind](int(arg))
-        if kind == "grid":
-            return grid_translations(tuple(int(s) for s in arg.lower().split("x")))
-        if kind in ("sets", "wreath"):
-            inner, _, n = arg.rpartition(":")
-            return (sets_of if kind == "sets" else wreath)(from_name(inner), int(n))
-        if kind == "subsets":
-            n, _, k = arg.partition(":")
-            return subsets(symmetric(int(n)), int(k))
-        if kind in ("product", "direct"):
-            parts = [from_name(p) for p in arg.split(",")]
-            return (product_action if kind == "product" else direct_product)(*parts)
-        if kind == "hypercube":
-            import networkx as nx
+    inner = lambda text: _from_name(text, depth + 1)
+    number = lambda text: _number(text, spec)
+    if kind in _SIMPLE:
+        return _SIMPLE[kind](number(arg))
+    if kind == "grid":
+        return grid_translations(tuple(number(s) for s in arg.lower().split("x")))
+    if kind in ("sets", "wreath"):
+        group, _, n = arg.rpartition(":")
+        n = number(n)
+        return (sets_of if kind == "sets" else wreath)(inner(group), n)
+    if kind == "subsets":
+        n, _, k = arg.partition(":")
+        return subsets(symmetric(number(n)), number(k))
+    if kind in ("product", "direct"):
+        parts = [inner(p) for p in arg.split(",")]
+        return (product_action if kind == "product" else direct_product)(*parts)
+    if kind == "hypercube":
+        import networkx as nx
 
-            return automorphisms(nx.hypercube_graph(int(arg)))
-    except ValueError as err:
-        if isinstance(err, EqsolveError):
-            raise
-        raise EqsolveError(f"cannot read group name {spec!r}: {err}") from None
+        from ._budget import require_at_most
+
+        k = _size(number(arg), "hypercube dimension")
+        require_at_most(k, HYPERCUBE_MAX, f"the dimension of hypercube:{k}",
+                        "use automorphisms() on a graph of your own for larger cubes")
+        return automorphisms(nx.hypercube_graph(k))
     raise EqsolveError(
-        f"unknown group kind {kind!r} in {spec!r}; known: {', '.join(sorted(_SIMPLE) + ['grid', 'sets', 'wreath', 'subsets', 'product', 'direct', 'hypercube'])}"
+        f"unknown group kind {kind!r} in {spec[:80]!r}; known: {', '.join(sorted(_SIMPLE) + ['grid', 'sets', 'wreath', 'subsets', 'product', 'direct', 'hypercube'])}"
     )
+
+
+_DIGITS = re.compile(r"\s*([+-]?[0-9]{1,18})\s*", flags=re.ASCII)
+
+
+def _number(text: str, spec: str) -> int:
+    """An ASCII integer of at most 18 digits (no Unicode digits, no digit-limit errors)."""
+    match = _DIGITS.fullmatch(text)
+    if not match:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise EqsolveError(f"cannot read group name {spec[:80]!r}: {shown!r} is not a number "
+                           "(ASCII digits, at most 18 of them)")
+    return int(match.group(1))
 
 
 _SIMPLE = {"trivial": trivial, "cyclic": cyclic, "dihedral": dihedral, "symmetric": symmetric, "alternating": alternating}
@@ -377,6 +435,7 @@ def finer_grid(group: PermutationGroup, factor: int | Sequence[int] = 2) -> Acti
             f"{_label(group)} has a generator that is not a translation of the grid {shape}"
         )
     fine = tuple(s * f for s, f in zip(shape, factor))
+    _room(math.prod(fine), group.ngens + 2 * len(fine), f"the {'x'.join(map(str, fine))} grid")
     coords = np.indices(fine).reshape(len(fine), -1)
     own = np.indices(shape).reshape(len(shape), -1)
     f_arr, fine_arr = np.array(factor)[:, None], np.array(fine)[:, None]

@@ -81,3 +81,21 @@ def print_table(rows: list[tuple[str, object]]) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
+
+
+ORDER_PRINT_BITS = 1 << 16  # about 19,700 digits: int-to-str is quadratic in Python
+
+
+def order_text(group) -> str:
+    """The group order in full, or ``about 10^k`` when it has more than ~19,700 digits.
+
+    >>> from eqsolve import groups
+    >>> order_text(groups.symmetric(5)), order_text(groups.symmetric(10**6))
+    ('120', 'about 10^5565708')
+    """
+    import math
+
+    bits = group.log2_order()
+    if bits <= ORDER_PRINT_BITS:
+        return str(group.order())
+    return f"about 10^{int(bits * math.log10(2))}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, print_json
+from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, order_text, print_json
 
 HELP = "count E(H), the number of independent equivariant maps, by one or several methods"
 EXAMPLES = """\
@@ -56,7 +56,7 @@ def run(args) -> int:
     record = {
         "group": group_label(group, args),
         "degree": group.degree,
-        "order": str(group.order()),
+        "order": order_text(group),
         "orbits": len(group.orbits()),
         "dimension": results[0].to_dict()["value"] if results else None,
         "method": results[0].method if len(results) == 1 else "all",

@@ -6,6 +6,8 @@ import argparse
 import os
 import time
 
+from ._common import order_text
+
 HELP = "run the whole pipeline on a built-in example: solve, count, verify, train a DSS model, export it"
 EXAMPLES = """\
 The default example is the paper's 1D-signal setting at a small size: H = C_32
@@ -53,7 +55,7 @@ def run(args) -> int:
     H = eqsolve.groups.from_name(args.group)
     if H.degree < 2:
         raise EqsolveError(f"the demo needs a group on at least 2 points, {args.group} has {H.degree}")
-    print(f"eqsolve demo: H = {args.group} on d = {H.degree} points, |H| = {H.order()}, sets of n = {args.n}")
+    print(f"eqsolve demo: H = {args.group} on d = {H.degree} points, |H| = {order_text(H)}, sets of n = {args.n}")
 
     start = time.perf_counter()
     B = eqsolve.solve(H)

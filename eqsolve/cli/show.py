@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .._errors import EqsolveError
-from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, print_json
+from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, order_text, print_json
 
 HELP = "draw the weight-sharing pattern of the equivariant maps as a PNG (orbit_index as colours)"
 DESCRIPTION = HELP + """
@@ -77,7 +77,7 @@ def run(args) -> int:
     out = rho.tensor(args.out_power) if args.out_power != 1 else rho
     inp = rho.tensor(args.in_power) if args.in_power != 1 else rho
     basis = eqsolve.solve(out=out, inp=inp)
-    subtitle = f"degree {group.degree}, order {group.order()}"
+    subtitle = f"degree {group.degree}, order {order_text(group)}"
     info = draw_sharing(basis.orbit_index, args.out, title=args.title or label, blocks=blocks,
                         max_points=args.max_points, dpi=args.dpi, subtitle=subtitle)
     if args.json:

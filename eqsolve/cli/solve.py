@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, print_json, print_table
+from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, order_text, print_json, print_table
 
 HELP = "solve P(g) L P(g)^T = L exactly: the 0/1 orbit basis of the equivariant maps"
 EXAMPLES = """\
@@ -55,13 +55,13 @@ def run(args) -> int:
     inp = rho.tensor(args.in_power) if args.in_power != 1 else rho
     basis = eqsolve.solve(out=out, inp=inp)
     seconds = time.perf_counter() - start
-    order = group.order()
+    order = order_text(group)
     orbits = len(group.orbits())
     if args.save:
         basis.save(args.save)
     record = {
         "group": group_label(group, args),
-        "order": str(order),
+        "order": order,
         "orbits": orbits,
         "dimension": basis.dim,
         "method": "orbits",

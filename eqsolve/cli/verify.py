@@ -11,7 +11,7 @@ import sys
 import time
 
 from .._errors import EqsolveError
-from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, print_json
+from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, order_text, print_json
 
 HELP = "verify Lemma 1, Theorem 1 and its generalizations for a group, each by independent computations"
 DESCRIPTION = HELP + """
@@ -123,14 +123,14 @@ def _run_group(args, limits) -> int:
         pictures = suite.write_report(wrapped, args.report, pictures=not args.no_pictures,
                                       pictures_dir=args.pictures, limits=limits)
     if args.json:
-        record = {"group": label, "degree": group.degree, "order": str(group.order()), "n": args.n,
+        record = {"group": label, "degree": group.degree, "order": order_text(group), "n": args.n,
                   "channels": [c_in, c_out], **results.to_dict(), "seconds": round(seconds, 6)}
         if args.report:
             record["report"] = args.report
             record["pictures"] = pictures
         print_json(record)
     else:
-        print(f"verify H = {label} ({group.degree} points, order {group.order()}), n = {args.n}, "
+        print(f"verify H = {label} ({group.degree} points, order {order_text(group)}), n = {args.n}, "
               f"channels {c_in} -> {c_out}")
         _print_results(results)
         _print_footer(results, seconds, args.report, pictures)
