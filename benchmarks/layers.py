@@ -16,6 +16,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -348,6 +349,171 @@ def setup_graph(n, c, m, device, dtype, nodes=False):
     return ours, base, torch.randn(n, c, act.degree)
 
 
+# -- images: 256 x 256 DSS, stride-2 and transposed layers (issue 7) -------------------------------
+def near(out_grid, in_grid, stride, radius=1) -> np.ndarray:
+    """``(d_out, d_in)`` mask: per axis, circularly, ``|j - stride * i| <= radius`` (down) or
+    ``|i - stride * j| <= radius`` (up, when the output grid is the finer one)."""
+    out_c = np.indices(out_grid).reshape(len(out_grid), -1)
+    in_c = np.indices(in_grid).reshape(len(in_grid), -1)
+    s = np.array(stride)[:, None, None]
+    if int(np.prod(out_grid)) > int(np.prod(in_grid)):
+        delta, side = out_c[:, :, None] - s * in_c[:, None, :], np.array(out_grid)[:, None, None]
+    else:
+        delta, side = in_c[:, None, :] - s * out_c[:, :, None], np.array(in_grid)[:, None, None]
+    delta %= side
+    return ((delta <= radius) | (delta >= side - radius)).all(axis=0)
+
+
+def grid_basis(side: int) -> eqsolve.Basis:
+    """The 3 x 3 circular convolutions on a ``side x side`` grid (needs the compact solver
+    beyond ~128 x 128: the dense table has side^4 entries)."""
+    G = groups.grid_translations((side, side))
+    try:
+        if side > 64:  # a dense mask alone would be side^4 bytes: only a compact Basis restricts rows
+            if not hasattr(eqsolve.Basis, "restrict"):
+                raise eqsolve.ProblemTooLargeError("no compact Basis.restrict")
+            return eqsolve.solve(G).restrict(lambda rows: near((side, side), (side, side), (1, 1))[rows])
+        return eqsolve.solve(G, support=near((side, side), (side, side), (1, 1)))
+    except (eqsolve.ProblemTooLargeError, TypeError) as err:
+        raise Skip(f"{side} x {side}: this eqsolve cannot solve it compactly ({str(err)[:60]})") from None
+
+
+class HandDSS2d(nn.Module):
+    """Hand-written DSS layer on images: conv1(x_i) + conv2(sum_j x_j), circular 3 x 3."""
+
+    def __init__(self, c_in, c_out, side):
+        super().__init__()
+        self.one = CircularConv2d(c_in, c_out, side)
+        self.two = CircularConv2d(c_in, c_out, side)
+        self.two.conv.bias = None
+
+    def forward(self, x):  # (B, n, C, side * side)
+        b, n = x.shape[0], x.shape[1]
+        y = self.one(x.reshape(b * n, *x.shape[2:])).reshape(b, n, -1, x.shape[-1])
+        return y + self.two(x.sum(1)).unsqueeze(1)
+
+
+def setup_dss_grid(n_sets, set_size, c, side, device, dtype):
+    B = grid_basis(side)
+    ours = layers.DSSLinear(B, c, c, aggregation="sum")
+    base = HandDSS2d(c, c, side)
+    with torch.no_grad():
+        base.one.conv.weight.copy_(kernel_taps(ours.single, side))
+        base.one.conv.bias.copy_(ours.single.bias[:, 0])
+        base.two.conv.weight.copy_(kernel_taps(ours.shared, side))
+    return ours, base, torch.randn(n_sets, set_size, c, side * side)
+
+
+class StridedConv2d(nn.Module):
+    """``nn.Conv2d(3, stride=2, padding=1, padding_mode="circular")`` on flattened images."""
+
+    def __init__(self, c_in, c_out, side):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, padding_mode="circular")
+        self.side = side
+
+    def forward(self, x):
+        n, c = x.shape[0], x.shape[1]
+        return self.conv(x.reshape(n, c, self.side, self.side)).reshape(n, -1, (self.side // 2) ** 2)
+
+
+class CircularConvTranspose2d(nn.Module):
+    """``nn.ConvTranspose2d(3, stride=2)`` with its border folded back: the circular transpose."""
+
+    def __init__(self, c_in, c_out, side):
+        super().__init__()
+        self.conv = nn.ConvTranspose2d(c_in, c_out, 3, stride=2, bias=False)
+        self.side = side  # of the input
+
+    def forward(self, x):
+        n, c = x.shape[0], x.shape[1]
+        full = self.conv(x.reshape(n, c, self.side, self.side))  # (N, O, 2s + 1, 2s + 1): output m' = m + 1
+        y = full[:, :, 1:, 1:].clone()
+        y[:, :, -1, :] += full[:, :, 0, 1:]
+        y[:, :, :, -1] += full[:, :, 1:, 0]
+        y[:, :, -1, -1] += full[:, :, 0, 0]
+        return y.reshape(n, y.shape[1], -1)
+
+
+def setup_strided(n, c, side, device, dtype, transpose=False):
+    """``side x side`` -> ``side/2 x side/2`` with a 3 x 3 window at stride 2, or its transpose."""
+    G = groups.grid_translations((side // 2, side // 2))
+    fine = groups.finer_grid(G, 2)
+    if not transpose:
+        B = eqsolve.solve(out=G.action(), inp=fine, support=near((side // 2,) * 2, (side,) * 2, (2, 2)))
+        ours = layers.EquivariantLinear(B, c, c)
+        base = StridedConv2d(c, c, side)
+        with torch.no_grad():
+            base.conv.weight.copy_(kernel_taps(ours, side))
+            base.conv.bias.copy_(ours.bias[:, 0])
+        return ours, base, torch.randn(n, c, side * side)
+    B = eqsolve.solve(out=fine, inp=G.action(), support=near((side,) * 2, (side // 2,) * 2, (2, 2)))
+    ours = layers.EquivariantLinear(B, c, c, bias=False)  # our bias is per residue; ConvTranspose2d's is not
+    base = CircularConvTranspose2d(c, c, side // 2)
+    t = (torch.arange(3) - 1) % side
+    points = (t[:, None] * side + t[None, :]).reshape(-1).numpy()  # output point t - 1, input point 0
+    column = row_weight(ours, points)[:, :, :, 0].reshape(c, c, 3, 3)  # W[o, c, t - 1, 0]
+    with torch.no_grad():
+        base.conv.weight.copy_(column.transpose(0, 1))
+    return ours, base, torch.randn(n, c, (side // 2) ** 2)
+
+
+# -- build time and stored bytes (issue 7) ---------------------------------------------------------
+def stored_bytes(module, example, tmp: Path) -> Dict[str, Optional[int]]:
+    """Bytes of the state_dict (torch.save), the .pt2 and the ONNX file of ``module``."""
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    sizes: Dict[str, Optional[int]] = {"state_dict": len(buffer.getvalue())}
+    for fmt, suffix in (("pt2", ".pt2"), ("onnx", ".onnx")):
+        try:
+            sizes[fmt] = layers.export(module, example, tmp / f"m{suffix}", check=False).bytes
+        except eqsolve.EqsolveError:
+            sizes[fmt] = None  # e.g. no onnx package
+    return sizes
+
+
+def build_rows(reps: int) -> int:
+    """Build time of a 64 x 64 layer and what a fast-path layer stores, against the targets."""
+    import tempfile
+
+    failed = 0
+    B = eqsolve.solve(groups.grid_translations((64, 64)))
+    masked = grid_basis(64)
+    G = groups.grid_translations((32, 32))
+    down = eqsolve.solve(out=G.action(), inp=groups.finer_grid(G, 2), support=near((32, 32), (64, 64), (2, 2)))
+    print("\n| build (basis solved before) | ms, best of %d | target | result |" % reps)
+    print("|---|---:|---:|---|")
+    for name, make in (("EquivariantLinear(grid 64x64, 3, 8)", lambda: layers.EquivariantLinear(B, 3, 8)),
+                       ("DSSLinear(grid 64x64, 8, 8)", lambda: layers.DSSLinear(B, 8, 8)),
+                       ("EquivariantLinear(grid 64x64 3x3, 8, 8)", lambda: layers.EquivariantLinear(masked, 8, 8))):
+        best = float("inf")
+        for _ in range(reps):
+            start = time.perf_counter()
+            make()
+            best = min(best, time.perf_counter() - start)
+        verdict = "PASS" if best <= 0.05 else "FAIL"
+        failed += verdict == "FAIL"
+        print(f"| {name} | {best * 1e3:.1f} | 50 | {verdict} |", flush=True)
+    print("\n| stored (float32) | path | parameters B | state_dict B | .pt2 B | ONNX B | budget 1.5 P + 16 d | result |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    cases = (("grid 64x64, 3->8, full kernel", B, 3, 8), ("grid 64x64, 8->8, 3x3", masked, 8, 8),
+             ("64x64 -> 32x32 stride 2, 8->8, 3x3", down, 8, 8))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, basis, c_in, c_out in cases:
+            lin = layers.EquivariantLinear(basis, c_in, c_out)
+            params = sum(p.numel() * p.element_size() for p in lin.parameters())
+            sizes = stored_bytes(lin, torch.randn(2, c_in, basis.shape[1]), Path(tmp))
+            budget = 1.5 * params + 16 * max(basis.shape)
+            ok = all(v is None or v <= budget for v in sizes.values())
+            failed += not ok
+            fmt = lambda v: "-" if v is None else str(v)
+            print(f"| {name} | {lin.path} | {params} | {fmt(sizes['state_dict'])} | {fmt(sizes['pt2'])} | "
+                  f"{fmt(sizes['onnx'])} | {budget:.0f} | {'PASS' if ok else 'FAIL'} |", flush=True)
+    return failed
+
+
 # -- timing ------------------------------------------------------------------------------------
 def sync(device):
     if device.type == "cuda":
@@ -403,6 +569,13 @@ ROWS = [
     (f"S_{m} nodes+adjacency 8->8, 8 graphs", "27 hand-written ops",
      lambda dev, dt, m=m: setup_graph(8, 8, m, dev, dt, nodes=True), None)
     for m in (32, 64)
+] + [
+    ("DSSLinear(sum) grid 256x256 3x3 8->8, 2 sets x 4", "2 circular Conv2d 3x3 + set sum",
+     lambda dev, dt: setup_dss_grid(2, 4, 8, 256, dev, dt), 1.5),
+    ("stride 2, 64x64 -> 32x32, 3x3, 16->16, 16 images", "Conv2d(3, stride=2), circular",
+     lambda dev, dt: setup_strided(16, 16, 64, dev, dt), 1.5),
+    ("transposed, 32x32 -> 64x64, 3x3, 16->16, 16 images", "ConvTranspose2d(3, stride=2), folded",
+     lambda dev, dt: setup_strided(16, 16, 64, dev, dt, transpose=True), 1.5),
 ]
 
 
@@ -413,6 +586,7 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=3, help="timed repetitions per layer (best is kept)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "bfloat16"])
     parser.add_argument("--only", type=int, nargs="*", help="row numbers to run (1-based)")
+    parser.add_argument("--no-build", action="store_true", help="skip the build-time and stored-bytes tables")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -457,6 +631,8 @@ def main(argv=None) -> int:
             failed += verdict == "FAIL"
         print(f"| {name:<52} | {base_name:<32} | {path:<24} | {t_ours * 1e3:8.1f} | {t_base * 1e3:8.1f} | "
               f"{ratio:5.2f}x | {target_text:>6} | {verdict:<6} |", flush=True)
+    if not args.no_build and device.type == "cpu":
+        failed += build_rows(args.reps)
     return 1 if failed else 0
 
 

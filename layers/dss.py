@@ -97,7 +97,7 @@ class DSSLinear(nn.Module):
     torch.Size([3, 5, 4, 6])
     """
 
-    __jit_unused_properties__ = ["path"]
+    __jit_unused_properties__ = ["path", "bias_index"]
 
     def __init__(self, basis, in_channels: int, out_channels: int, aggregation: str = "sum",
                  bias: bool = True, support=None, path: str = "auto", *, device=None, dtype=None):
@@ -126,7 +126,7 @@ class DSSLinear(nn.Module):
             self.single = make(out_channels, False)
             if bias:
                 self.bias = nn.Parameter(torch.zeros(out_channels, self.single.n_bias, **factory))
-        self.register_buffer("bias_index", self.single.bias_index.clone(), persistent=False)
+
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         check_set_input("DSSLinear", x, self.in_channels, self.d_in, mask)
@@ -148,10 +148,15 @@ class DSSLinear(nn.Module):
             y = z - masked_set_mean(z, mask).unsqueeze(-3)
             bias = self.bias
             if bias is not None:
-                y = y + bias[:, self.bias_index]
+                y = y + self.single.expand_bias(bias)
         if mask is not None:
             y = y.masked_fill(~mask[..., None, None], 0.0)
         return y
+
+    @property
+    def bias_index(self) -> torch.Tensor:
+        """Output orbit of each output point (from the basis)."""
+        return self.single.bias_index
 
     @property
     def path(self) -> str:

@@ -396,6 +396,7 @@ def _write_pt2(model, inputs, names, path, spec, meta_text):
     except Exception as err:
         raise EqsolveError(f"torch.export failed for {type(model).__name__}: {type(err).__name__}: {_first_line(err)}") from None
     dyn = _dynamic_axes(program, names)
+    program.example_inputs = None  # torch.export.save would store the whole example in the file
     with open(path, "wb") as handle:
         torch.export.save(program, handle, extra_files={METADATA_NAME: meta_text})
     return "torch.export", dyn

@@ -68,7 +68,7 @@ class EquivariantLinear(Fingerprinted, nn.Module):
     ('conv', True)
     """
 
-    __jit_unused_properties__ = ["basis", "orbit_index"]
+    __jit_unused_properties__ = ["basis", "orbit_index", "bias_index"]
 
     def __init__(self, basis, in_channels: int, out_channels: int, bias: bool = True, support=None,
                  path: str = "auto", *, device=None, dtype=None):
@@ -85,7 +85,9 @@ class EquivariantLinear(Fingerprinted, nn.Module):
         self.d_out, self.d_in = (int(s) for s in basis.shape)
         bias_index = np.asarray(basis.bias_index, dtype=np.int64)
         self.n_bias = int(bias_index.max()) + 1 if bias_index.size else 0
-        self.register_buffer("bias_index", torch.tensor(bias_index, device=factory["device"]), persistent=False)
+        # a transitive output broadcasts one bias per channel: no index to keep (or export)
+        self.register_buffer("bias_gather", index_tensor(bias_index if self.n_bias > 1 else bias_index[:0],
+                                                        factory["device"]).long(), persistent=False)
 
         self.weight = nn.Parameter(torch.empty(self.out_channels, self.in_channels, self.dim, **factory))
         self.bias = nn.Parameter(torch.empty(self.out_channels, self.n_bias, **factory)) if bias else None
@@ -124,8 +126,8 @@ class EquivariantLinear(Fingerprinted, nn.Module):
         flat = x.reshape(-1, self.in_channels, self.d_in)
         theta_pad = F.pad(self.weight, (0, 1))
         bias = self.bias
-        if bias is not None and self.n_bias != 1:
-            bias = bias[:, self.bias_index]  # (O, d_out); a transitive output keeps (O, 1)
+        if bias is not None:
+            bias = self.expand_bias(bias)
         y = self.kernel(theta_pad, flat, bias)
         return y.reshape(lead + [self.out_channels, self.d_out])
 
@@ -133,6 +135,11 @@ class EquivariantLinear(Fingerprinted, nn.Module):
     def basis(self):
         """The (restricted) basis the layer was built from."""
         return self._source.basis
+
+    @property
+    def bias_index(self) -> torch.Tensor:
+        """Output orbit of each output point ``(d_out,)`` (from the basis)."""
+        return torch.as_tensor(np.asarray(self.basis.bias_index, dtype=np.int64), device=self.weight.device)
 
     @property
     def orbit_index(self) -> torch.Tensor:
@@ -146,9 +153,16 @@ class EquivariantLinear(Fingerprinted, nn.Module):
         table = self._source.table("the dense weight's index")
         return F.pad(self.weight, (0, 1))[:, :, index_tensor(table, self.weight.device).long()]
 
+    def expand_bias(self, beta: torch.Tensor) -> torch.Tensor:
+        """Per-output-orbit values ``(channels, n_out_orbits)`` on the output points:
+        ``(channels, d_out)``, or ``(channels, 1)`` (broadcast) when the output is one orbit."""
+        if self.n_bias == 1:
+            return beta
+        return beta[:, self.bias_gather]
+
     def dense_bias(self) -> Optional[torch.Tensor]:
         """The expanded bias ``(out_channels, d_out)``, or None."""
-        return None if self.bias is None else self.bias[:, self.bias_index]
+        return None if self.bias is None else self.expand_bias(self.bias).expand(self.out_channels, self.d_out)
 
     def _legacy_fingerprint(self, state_dict, prefix):
         return legacy_table_fingerprint(state_dict, prefix, self.dim)
