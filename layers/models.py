@@ -48,14 +48,27 @@ import eqsolve
 from eqsolve import EqsolveError
 
 from ._checks import check_basis, check_channels, check_choice
-from .dss import AGGREGATIONS, DSSLinear
-from .linear import EquivariantLinear
-from .norm import EquivariantBatchNorm, SetNorm
-from .pool import InvariantPool
-
-TASKS = ("invariant", "selection", "merging", "equivariant")
-NORMS = (None, "set", "batch")
-REDUCTIONS = ("sum", "mean", "max")
+from .blocks import (  # noqa: F401  (re-exported: the blocks used to live here)
+    MLP,
+    NORMS,
+    REDUCTIONS,
+    TASKS,
+    DeepSetsBlock,
+    DSSBlock,
+    EquivariantHead,
+    FlattenElements,
+    FlattenSet,
+    OrbitPool,
+    ScoreMask,
+    SetNet,
+    SetReduce,
+    SiameseBlock,
+    count_parameters,
+    output_orbits,
+    set_reduce,
+    zero_padded,
+)
+from .dss import AGGREGATIONS
 
 __all__ = [
     "TASKS",
@@ -70,44 +83,6 @@ __all__ = [
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
-    """Number of (trainable) parameter entries of ``module``.
-
-    >>> count_parameters(nn.Linear(3, 2))
-    8
-    """
-    return int(sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only))
-
-
-def set_reduce(x: torch.Tensor, mask: Optional[torch.Tensor], reduce: str) -> torch.Tensor:
-    """Reduce axis 1 (the set) of ``x`` ``(batch, n, ...)`` over the real elements.
-
-    An empty set (mask all False) gives 0 for every reduction.
-    """
-    if mask is None:
-        if reduce == "sum":
-            return x.sum(1)
-        if reduce == "mean":
-            return x.mean(1)
-        return x.amax(1)
-    keep = mask.reshape(list(mask.shape) + [1] * (x.dim() - 2))
-    if reduce == "max":
-        pooled = x.masked_fill(~keep, float("-inf")).amax(1)
-        return torch.where(keep.any(1), pooled, torch.zeros_like(pooled))
-    total = x.masked_fill(~keep, 0.0).sum(1)
-    if reduce == "sum":
-        return total
-    count = keep.sum(1).to(x.dtype).clamp(min=1.0)
-    return total / count
-
-
-def zero_padded(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
-    """Set the padded elements (axis 1) of ``x`` ``(batch, n, ...)`` to 0."""
-    if mask is None:
-        return x
-    return x.masked_fill(~mask.reshape(list(mask.shape) + [1] * (x.dim() - 2)), 0.0)
-
-
 def check_channel_list(channels, name: str = "channels") -> List[int]:
     """``channels = [in_channels, hidden_1, ...]``: at least two integers >= 1."""
     if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or len(channels) < 2:
@@ -124,7 +99,8 @@ def check_square(basis) -> "eqsolve.Basis":
     if d_out != d_in:
         raise EqsolveError(
             f"models stack layers and need a basis of maps R^d -> R^d (eqsolve.solve(H)); "
-            f"got shape (d_out, d_in) = ({d_out}, {d_in})"
+            f"got shape (d_out, d_in) = ({d_out}, {d_in}); for strided / non-square layers pass one "
+            f"basis per layer to layers.models.network(bases=[...])"
         )
     if basis.in_orbit_index is not None and not np.array_equal(
         _canonical(basis.in_orbit_index), _canonical(basis.bias_index)
@@ -139,265 +115,6 @@ def _canonical(labels) -> np.ndarray:
     rank = np.empty(first.size, dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(first.size)
     return rank[inverse.reshape(-1)]
-
-
-def _norm_layer(norm: Optional[str], basis, channels: int) -> Optional[nn.Module]:
-    check_choice(norm, NORMS, "norm")
-    if norm == "set":
-        return SetNorm(basis, channels)
-    if norm == "batch":
-        return EquivariantBatchNorm(basis, channels)
-    return None
-
-
-# -- stages: every stage is forward(x, mask) -------------------------------------------------
-class DSSBlock(nn.Module):
-    """``DSSLinear`` + optional normalisation (``"set"``: SetNorm, ``"batch"``: EquivariantBatchNorm)
-    + optional ReLU. ``(batch, n, c_in, d) -> (batch, n, c_out, d)``; padded elements stay 0."""
-
-    def __init__(self, basis, in_channels: int, out_channels: int, aggregation: str = "sum",
-                 norm: Optional[str] = None, activation: bool = True):
-        super().__init__()
-        self.linear = DSSLinear(basis, in_channels, out_channels, aggregation=aggregation)
-        self.norm = _norm_layer(norm, basis, out_channels)
-        self.activation = bool(activation)
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        y = self.linear(x, mask)
-        norm = self.norm
-        if norm is not None:
-            y = norm(y, mask)
-        if self.activation:
-            y = torch.relu(y)
-        return y
-
-
-class SiameseBlock(nn.Module):
-    """The same ``H``-equivariant linear map on every element (no interaction between elements)
-    + optional ReLU. ``(batch, n, c_in, d) -> (batch, n, c_out, d)``."""
-
-    def __init__(self, basis, in_channels: int, out_channels: int, activation: bool = True):
-        super().__init__()
-        self.linear = EquivariantLinear(basis, in_channels, out_channels)
-        self.activation = bool(activation)
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        y = self.linear(x)
-        if self.activation:
-            y = torch.relu(y)
-        return zero_padded(y, mask)
-
-
-class OrbitPool(nn.Module):
-    """Pool each orbit of points and flatten: ``(batch, n, c, d) -> (batch, n, c * n_orbits)``."""
-
-    def __init__(self, basis, channels: int, reduce: str = "mean"):
-        super().__init__()
-        self.pool = InvariantPool(basis, reduce=reduce)
-        self.features = int(channels) * self.pool.n_orbits
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.pool(x).flatten(-2)
-
-
-class SetReduce(nn.Module):
-    """Sum / mean / max over the real elements: ``(batch, n, ...) -> (batch, ...)``."""
-
-    def __init__(self, reduce: str = "mean"):
-        super().__init__()
-        self.reduce = check_choice(reduce, REDUCTIONS, "set reduction")
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return set_reduce(x, mask, self.reduce)
-
-    def extra_repr(self) -> str:
-        return f"reduce={self.reduce!r}"
-
-
-class MLP(nn.Module):
-    """``Linear -> ReLU -> ... -> Linear`` on the last axis, output reshaped to ``out_shape``.
-
-    With ``per_element`` the input is ``(batch, n, features)`` and padded elements of the output
-    are 0 (or ``-inf`` with ``scores``); otherwise the mask is ignored (the set is already
-    reduced)."""
-
-    out_shape: List[int]
-
-    def __init__(self, sizes: Sequence[int], out_shape: Sequence[int] = (), per_element: bool = False,
-                 scores: bool = False):
-        super().__init__()
-        sizes = [int(s) for s in sizes]
-        layers: List[nn.Module] = []
-        for i in range(len(sizes) - 1):
-            layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-            if i < len(sizes) - 2:
-                layers.append(nn.ReLU())
-        self.net = nn.Sequential(*layers)
-        self.out_shape: List[int] = [int(s) for s in out_shape]
-        self.per_element = bool(per_element)
-        self.scores = bool(scores)
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        y = self.net(x)
-        if len(self.out_shape) > 0:
-            y = y.reshape(list(y.shape[:-1]) + self.out_shape)
-        elif self.scores:
-            y = y.squeeze(-1)
-        if self.per_element and mask is not None:
-            if self.scores:
-                y = y.masked_fill(~mask, float("-inf"))
-            else:
-                y = zero_padded(y, mask)
-        return y
-
-
-class EquivariantHead(nn.Module):
-    """``H``-equivariant readout of a reduced set: ``(batch, c, d) -> (batch, c_out, d)``,
-    two :class:`EquivariantLinear` layers with a ReLU between them."""
-
-    def __init__(self, basis, in_channels: int, hidden: int, out_channels: int):
-        super().__init__()
-        self.first = EquivariantLinear(basis, in_channels, hidden)
-        self.second = EquivariantLinear(basis, hidden, out_channels)
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.second(torch.relu(self.first(x)))
-
-
-class DeepSetsBlock(nn.Module):
-    """A DeepSets layer (Zaheer et al. 2017) on vectors: ``x_i W1 + reduce_j(x_j) W2 + b`` (+ ReLU).
-
-    ``(batch, n, f_in) -> (batch, n, f_out)``; padded elements stay 0."""
-
-    def __init__(self, in_features: int, out_features: int, reduce: str = "sum", activation: bool = True):
-        super().__init__()
-        self.single = nn.Linear(in_features, out_features)
-        self.shared = nn.Linear(in_features, out_features, bias=False)
-        self.reduce = check_choice(reduce, REDUCTIONS, "reduce")
-        self.activation = bool(activation)
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        pooled = set_reduce(x, mask, self.reduce)
-        y = self.single(x) + self.shared(pooled).unsqueeze(1)
-        if self.activation:
-            y = torch.relu(y)
-        return zero_padded(y, mask)
-
-
-class FlattenElements(nn.Module):
-    """``(batch, n, c, d) -> (batch, n, c * d)``: forget the points' structure (DeepSets baseline)."""
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return zero_padded(x.flatten(-2), mask)
-
-
-class FlattenSet(nn.Module):
-    """``(batch, n, c, d) -> (batch, n * c * d)`` with padded elements zeroed (MLP baseline)."""
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return zero_padded(x, mask).flatten(1)
-
-
-class ScoreMask(nn.Module):
-    """``-inf`` at padded positions of per-element scores ``(batch, n)``."""
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if mask is None:
-            return x
-        return x.masked_fill(~mask, float("-inf"))
-
-
-# -- the model ----------------------------------------------------------------------------------
-class SetNet(nn.Module):
-    """A network on sets ``(batch, n, in_channels, d)`` with an optional ``(batch, n)`` bool mask.
-
-    A sequence of stages, each ``stage(x, mask)``. Built by :func:`invariant`, :func:`selection`,
-    :func:`merging`, :func:`equivariant` and the factories of :mod:`layers.baselines`.
-
-    Attributes
-    ----------
-    task:
-        One of :data:`TASKS`.
-    name:
-        ``"dss"``, ``"mlp"``, ``"deepsets"``, ``"siamese"`` or ``"siamese+ds"``.
-    in_channels, d:
-        Trailing dimensions of the input.
-    n:
-        The set size the model is fixed to (MLP baseline), else None (any set size).
-    out_channels, n_classes:
-        Output size of the task (``None`` where it does not apply).
-    """
-
-    def __init__(self, stages: Sequence[nn.Module], task: str, name: str, in_channels: int, d: int,
-                 n: Optional[int] = None, n_classes: Optional[int] = None, out_channels: Optional[int] = None,
-                 config: Optional[Dict[str, object]] = None):
-        super().__init__()
-        self.task = check_choice(task, TASKS, "task")
-        self.name = name
-        self.stages = nn.ModuleList(stages)
-        self.in_channels = int(in_channels)
-        self.d = int(d)
-        self.fixed_n = -1 if n is None else int(n)
-        self.n_classes = n_classes
-        self.out_channels = out_channels
-        self.config: Dict[str, object] = dict(config or {})
-
-    @property
-    def n(self) -> Optional[int]:
-        return None if self.fixed_n < 0 else self.fixed_n
-
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[2] != self.in_channels or x.shape[3] != self.d:
-            raise EqsolveError(
-                f"{self.name} {self.task} model expects input of shape (batch, n, in_channels={self.in_channels}, "
-                f"d={self.d}), got {list(x.shape)}"
-            )
-        if self.fixed_n >= 0 and x.shape[1] != self.fixed_n:
-            raise EqsolveError(
-                f"{self.name} {self.task} model is built for sets of n={self.fixed_n} elements, got input "
-                f"of shape {list(x.shape)}"
-            )
-        if mask is not None:
-            if mask.dim() != 2 or mask.shape[0] != x.shape[0] or mask.shape[1] != x.shape[1]:
-                raise EqsolveError(
-                    f"mask must have shape (batch, n) = {list(x.shape[:2])}, got {list(mask.shape)}"
-                )
-            if mask.dtype != torch.bool:
-                raise EqsolveError(f"mask must be a bool tensor, got {mask.dtype}")
-        for stage in self.stages:
-            x = stage(x, mask)
-        return x
-
-    def output_shape(self, batch: int, n: int) -> Tuple[int, ...]:
-        """Shape of the output for an input ``(batch, n, in_channels, d)``."""
-        if self.task == "invariant":
-            return (batch, int(self.n_classes))
-        if self.task == "selection":
-            return (batch, n)
-        if self.task == "merging":
-            return (batch, int(self.out_channels), self.d)
-        return (batch, n, int(self.out_channels), self.d)
-
-    def describe(self) -> Dict[str, object]:
-        """A JSON-friendly summary: name, task, parameters, input / output layout."""
-        n = "n" if self.fixed_n < 0 else str(self.fixed_n)
-        outputs = {
-            "invariant": f"(batch, {self.n_classes})",
-            "selection": f"(batch, {n})",
-            "merging": f"(batch, {self.out_channels}, {self.d})",
-            "equivariant": f"(batch, {n}, {self.out_channels}, {self.d})",
-        }
-        return {
-            "model": self.name,
-            "task": self.task,
-            "parameters": count_parameters(self),
-            "input": f"(batch, {n}, {self.in_channels}, {self.d})",
-            "output": outputs[self.task],
-            **self.config,
-        }
-
-    def extra_repr(self) -> str:
-        return f"name={self.name!r}, task={self.task!r}, in_channels={self.in_channels}, d={self.d}"
 
 
 # -- readouts shared with the baselines --------------------------------------------------------
@@ -523,3 +240,181 @@ def equivariant(basis, channels: Sequence[int] = (1, 64, 64), out_channels: int 
     """
     return build(basis, "equivariant", channels, out_channels=out_channels, aggregation=aggregation, norm=norm,
                  pool=pool, hidden=hidden)
+
+
+# -- networks with one basis per layer (strided / non-square layers, the paper's nets) ----------
+NORM_AT = ("hidden", "all")
+HEADS = ("mlp", "linear")
+INITS = ("default", "xavier")
+
+
+def network(bases, channels: Sequence[int], task: str = "invariant", *, aggregation: str = "sum",
+            siamese: bool = False, norm: Optional[str] = None, norm_at: str = "hidden", pool: str = "mean",
+            set_pool: Optional[str] = None, head: str = "mlp", hidden: Optional[int] = None, n_classes: int = 3,
+            out_channels: int = 1, init: str = "default", supports=None, device=None, dtype=None) -> SetNet:
+    """A set network with its own basis (and support) per layer: strided maps, kernels that
+    change width, the paper's published networks.
+
+    Parameters
+    ----------
+    bases:
+        One :class:`eqsolve.Basis` per layer, ``len(channels) - 1`` of them; consecutive bases
+        must chain (``bases[i].shape[1] == bases[i - 1].shape[0]``). Non-square bases (e.g. a
+        stride-2 circular convolution, ``solve(out=..., inp=...)``, see :func:`strided_cyclic`)
+        are fine. A single basis is used for every layer (it must then be square).
+    channels:
+        ``[in_channels, width_1, ..., width_k]``.
+    task:
+        One of :data:`TASKS`; merging / equivariant need a square last basis.
+    aggregation:
+        Of every ``DSSLinear`` (``"sum"``, ``"mean"``, ``"max"``, ``"aittala"``, ``"sridhar"``).
+    siamese:
+        Use :class:`SiameseBlock` (no interaction between elements) instead of :class:`DSSBlock`.
+    norm, norm_at:
+        ``None``, ``"set"`` or ``"batch"``, after the linear map of every layer but the last
+        (``norm_at="hidden"``) or of every layer (``"all"``, as the paper's networks); always on
+        the layer's output points.
+    pool, set_pool:
+        Reduction over each orbit of the last layer's output points and over the set
+        (``set_pool`` defaults to ``pool``).
+    head:
+        ``"mlp"`` (``features -> hidden -> n_classes``) or ``"linear"`` (one ``nn.Linear``).
+    init:
+        ``"default"`` (uniform in ``+-1/sqrt(fan_in)``) or ``"xavier"`` (see :func:`init_weights`).
+    supports:
+        Optional support mask per layer (local kernels), ``None`` entries for full ones.
+    device, dtype:
+        Factory arguments, as for torch's own layers.
+
+    Examples
+    --------
+    The published DSS(sum) network of the paper's signal experiment (section 6.1), with the
+    last stride-2 layer (25 -> 13 points, no shift symmetry) replaced by a stride-1 circular
+    convolution with the same 25 taps:
+
+    >>> import eqsolve; from eqsolve import layers
+    >>> bases = [layers.models.strided_cyclic(100), layers.models.strided_cyclic(50),
+    ...          eqsolve.solve(eqsolve.groups.cyclic(25))]
+    >>> net = layers.models.network(bases, [1, 160, 160, 80], norm="batch", norm_at="all",
+    ...                             pool="sum", head="linear", n_classes=3, init="xavier")
+    >>> layers.count_parameters(net)
+    3233443
+    """
+    if isinstance(bases, eqsolve.Basis):
+        channels = check_channel_list(channels)
+        bases = [check_square(bases)] * (len(channels) - 1)
+    if isinstance(bases, (str, bytes)) or not isinstance(bases, Sequence):
+        raise EqsolveError(f"bases must be a list of eqsolve.Basis (one per layer), got {type(bases).__name__}")
+    channels = check_channel_list(channels)
+    bases = [check_basis(b) for b in bases]
+    if len(bases) != len(channels) - 1:
+        raise EqsolveError(
+            f"one basis per layer: channels {channels} make {len(channels) - 1} layers, got {len(bases)} bases"
+        )
+    for i in range(1, len(bases)):
+        if bases[i].shape[1] != bases[i - 1].shape[0]:
+            raise EqsolveError(
+                f"bases do not chain: layer {i - 1} outputs {bases[i - 1].shape[0]} points, layer {i} takes "
+                f"{bases[i].shape[1]} (basis shapes {[tuple(b.shape) for b in bases]})"
+            )
+    if supports is None:
+        supports = [None] * len(bases)
+    if len(supports) != len(bases):
+        raise EqsolveError(f"supports: one entry (or None) per layer, {len(bases)} layers, got {len(supports)}")
+    check_choice(task, TASKS, "task")
+    check_choice(aggregation, AGGREGATIONS, "aggregation")
+    check_choice(norm, NORMS, "norm")
+    check_choice(norm_at, NORM_AT, "norm_at")
+    check_choice(pool, REDUCTIONS, "pool")
+    set_pool = pool if set_pool is None else check_choice(set_pool, REDUCTIONS, "set_pool")
+    check_choice(head, HEADS, "head")
+    check_choice(init, INITS, "init")
+    n_classes, out_channels = _task_sizes(task, n_classes, out_channels)
+    hidden = channels[-1] if hidden is None else check_channels(hidden, "hidden")
+    depth = len(bases)
+    stages: List[nn.Module] = []
+    for i, (basis, support) in enumerate(zip(bases, supports)):
+        layer_norm = norm if (norm_at == "all" or i < depth - 1) else None
+        if siamese:
+            stages.append(SiameseBlock(basis, channels[i], channels[i + 1], norm=layer_norm, support=support))
+        else:
+            stages.append(DSSBlock(basis, channels[i], channels[i + 1], aggregation=aggregation, norm=layer_norm,
+                                   support=support))
+    last = bases[-1]
+    c = channels[-1]
+    if task in ("invariant", "selection"):
+        orbit = OrbitPool(last, c, pool)
+        sizes = [orbit.features, n_classes if task == "invariant" else 1]
+        if head == "mlp":
+            sizes.insert(1, hidden)
+        if task == "invariant":
+            stages += [orbit, SetReduce(set_pool), MLP(sizes)]
+        else:
+            stages += [orbit, MLP(sizes, per_element=True, scores=True)]
+    else:
+        if last.shape[0] != last.shape[1]:
+            raise EqsolveError(f"{task} models need a square last basis, got shape {tuple(last.shape)}")
+        stages += equivariant_readout(last, c, task, n_classes, out_channels, hidden, set_pool, aggregation)
+    config = {"channels": list(channels), "bases": [list(map(int, b.shape)) for b in bases],
+              "aggregation": aggregation, "siamese": bool(siamese), "norm": norm, "norm_at": norm_at,
+              "pool": pool, "set_pool": set_pool, "head": head, "hidden": hidden, "init": init,
+              "d_out": int(last.shape[0])}
+    model = SetNet(stages, task, "siamese" if siamese else "dss", channels[0], bases[0].shape[1],
+                   n_classes=n_classes if task == "invariant" else None,
+                   out_channels=out_channels if task in ("merging", "equivariant") else None, config=config)
+    init_weights(model, init)
+    if device is not None or dtype is not None:
+        model.to(device=device, dtype=dtype)
+    return model
+
+
+def strided_cyclic(d: int, stride: int = 2) -> "eqsolve.Basis":
+    """Basis of the circular convolutions with stride ``stride`` from ``d`` points to ``d / stride``.
+
+    The group is ``C_{d/stride}``, acting on the input by shifts of ``stride`` points and on
+    the output by shifts of one point; ``eqsolve.solve(out=..., inp=...)`` returns the
+    equivariant maps between the two actions: ``stride`` circulant blocks, one per input
+    residue class, so ``d`` taps per channel pair, as a full-width ``Conv1d(kernel_size=d,
+    stride=stride, padding_mode="circular")``.
+
+    >>> B = strided_cyclic(100)
+    >>> B.shape, B.dim
+    ((50, 100), 100)
+    """
+    d = check_channels(d, "d")
+    stride = check_channels(stride, "stride")
+    if d % stride:
+        raise EqsolveError(f"a stride-{stride} circular convolution needs d divisible by {stride}, got d={d}")
+    h = d // stride
+    shift = ((np.arange(d) + stride) % d).tolist()
+    group = eqsolve.PermutationGroup([shift], degree=d)
+    out = eqsolve.Action(group, [((np.arange(h) + 1) % h).tolist()],
+                         recipe=lambda g: (np.arange(h) + int(g[0]) // stride) % h, name=f"shift/{stride}")
+    return eqsolve.solve(out=out, inp=group.action())
+
+
+def init_weights(model: nn.Module, scheme: str = "xavier") -> nn.Module:
+    """Re-initialise ``model``'s weights: ``"default"`` leaves them, ``"xavier"`` draws every
+    equivariant layer's weights uniformly in ``+-sqrt(6 / (fan_in + fan_out))`` with
+    ``fan = channels * taps`` (``taps``: nonzeros per row of the basis, as ``Conv1d``'s kernel
+    size) and every ``nn.Linear`` by ``xavier_uniform_`` (the paper's init); biases stay.
+
+    >>> import eqsolve; from eqsolve import layers
+    >>> net = init_weights(layers.models.invariant(eqsolve.solve(eqsolve.groups.cyclic(4)), [1, 2]))
+    """
+    from .linear import EquivariantLinear
+
+    check_choice(scheme, INITS, "init")
+    if scheme == "default":
+        return model
+    import math
+
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, EquivariantLinear):
+                taps = module._fan_in / module.in_channels
+                bound = math.sqrt(6.0 / (taps * (module.in_channels + module.out_channels)))
+                module.weight.uniform_(-bound, bound)
+            elif isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+    return model

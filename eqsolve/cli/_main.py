@@ -68,9 +68,9 @@ def _wants_json(argv) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import count, demo, export, show, solve, verify
+    from . import count, demo, export, show, solve, train, verify
 
-    COMMANDS = [demo, solve, count, export, verify, show]
+    COMMANDS = [demo, solve, count, export, verify, show, train]
 
     parser = _Parser(
         prog="eqsolve", description=DESCRIPTION, epilog=EPILOG,

@@ -17,7 +17,7 @@ length 32, channels ``[1, 16, 16]``, 20 epochs: about 90% test accuracy in 2-3 s
 >>> history[-1] < history[0]
 True
 
-:func:`fit` picks the loss from the model's task (cross-entropy for ``invariant`` and
+
 ``selection``, mean squared error for ``merging`` and ``equivariant``), shows a progress bar
 only when stderr is a terminal, and returns the mean training loss of every epoch.
 """
@@ -39,7 +39,7 @@ from eqsolve import EqsolveError
 
 SIGNALS = ("sine", "square", "sawtooth", "triangle")
 
-__all__ = ["SIGNALS", "SetData", "synthetic_signal_sets", "fit", "evaluate", "default_loss"]
+__all__ = ["SIGNALS", "SetData", "synthetic_signal_sets"]
 
 
 @dataclass
@@ -144,127 +144,3 @@ def synthetic_signal_sets(n_sets: int, n: int, d: int, rng=None, n_classes: int 
     return SetData(torch.from_numpy(x[:, :, None, :].copy()).to(dtype), torch.from_numpy(labels.astype(np.int64)), mask)
 
 
-def default_loss(model: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """Cross-entropy for ``invariant`` / ``selection`` models, mean squared error otherwise."""
-    task = getattr(model, "task", "invariant")
-    if task in ("invariant", "selection"):
-        return F.cross_entropy
-    return F.mse_loss
-
-
-def _dtype_of(model: nn.Module) -> torch.dtype:
-    for p in model.parameters():
-        if p.is_floating_point():
-            return p.dtype
-    return torch.get_default_dtype()
-
-
-def fit(model: nn.Module, data: SetData, epochs: int = 10, lr: float = 1e-3, device=None, batch_size: int = 32,
-        loss: Optional[Callable] = None, seed: int = 0, progress: Optional[bool] = None,
-        weight_decay: float = 0.0) -> List[float]:
-    """Train ``model`` on ``data`` with Adam; returns the mean training loss of each epoch.
-
-    Parameters
-    ----------
-    model:
-        Called as ``model(x, mask)`` (or ``model(x)`` when ``data.mask`` is None).
-    data:
-        A :class:`SetData`.
-    epochs, lr, batch_size, weight_decay:
-        The usual; every epoch visits every set once in a fresh random order.
-    device:
-        Where to train (default: where the model's parameters are); the model is moved there.
-    loss:
-        ``loss(output, target)``; default :func:`default_loss` of the model's task.
-    seed:
-        Seeds the batch order (a private ``torch.Generator``; the global RNG is untouched).
-    progress:
-        Show a progress bar on stderr; default: only when stderr is a terminal.
-    """
-    if not isinstance(data, SetData):
-        raise EqsolveError(f"fit takes a layers.train.SetData, got {type(data).__name__}")
-    for value, name in ((epochs, "epochs"), (batch_size, "batch_size")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise EqsolveError(f"{name} must be an integer >= 1, got {value!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise EqsolveError(f"lr must be > 0, got {lr!r}")
-    if device is None:
-        first = next(iter(model.parameters()), None)
-        device = first.device if first is not None else torch.device("cpu")
-    device = torch.device(device)
-    model.to(device)
-    dtype = _dtype_of(model)
-    loss_fn = loss or default_loss(model)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    generator = torch.Generator().manual_seed(int(seed))
-    show = sys.stderr.isatty() if progress is None else bool(progress)
-    bar = _Progress(epochs * math.ceil(len(data) / batch_size)) if show else None
-    history: List[float] = []
-    model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(len(data), generator=generator)
-        total, count = 0.0, 0
-        for start in range(0, len(data), batch_size):
-            index = order[start:start + batch_size]
-            x = data.x[index].to(device=device, dtype=dtype)
-            y = data.y[index].to(device)
-            if y.is_floating_point():
-                y = y.to(dtype)
-            mask = None if data.mask is None else data.mask[index].to(device)
-            out = model(x) if mask is None else model(x, mask)
-            value = loss_fn(out, y)
-            optimizer.zero_grad(set_to_none=True)
-            value.backward()
-            optimizer.step()
-            total += float(value.detach()) * len(index)
-            count += len(index)
-            if bar is not None:
-                bar.step(f"epoch {epoch + 1}/{epochs} loss {total / count:.4f}")
-        history.append(total / max(count, 1))
-    if bar is not None:
-        bar.close()
-    model.eval()
-    return history
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, data: SetData, device=None, batch_size: int = 256) -> float:
-    """Accuracy of ``argmax(model(x))`` against integer labels ``data.y`` (classification tasks)."""
-    if not isinstance(data, SetData):
-        raise EqsolveError(f"evaluate takes a layers.train.SetData, got {type(data).__name__}")
-    if data.y.is_floating_point():
-        raise EqsolveError("evaluate computes an accuracy: data.y must hold integer labels")
-    first = next(iter(model.parameters()), None)
-    device = torch.device(device) if device is not None else (first.device if first is not None else torch.device("cpu"))
-    dtype = _dtype_of(model)
-    was_training = model.training
-    model.eval()
-    correct = 0
-    for start in range(0, len(data), batch_size):
-        part = data.subset(slice(start, start + batch_size))
-        x = part.x.to(device=device, dtype=dtype)
-        out = model(x) if part.mask is None else model(x, part.mask.to(device))
-        correct += int((out.argmax(-1).cpu() == part.y).sum())
-    model.train(was_training)
-    return correct / max(len(data), 1)
-
-
-class _Progress:
-    """A one-line progress bar on stderr (used only when it is a terminal)."""
-
-    def __init__(self, total: int, width: int = 30):
-        self.total = max(int(total), 1)
-        self.done = 0
-        self.width = width
-        self.start = time.perf_counter()
-
-    def step(self, text: str) -> None:
-        self.done += 1
-        filled = int(self.width * self.done / self.total)
-        seconds = time.perf_counter() - self.start
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {text} ({seconds:.1f} s)")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        sys.stderr.write("\n")
-        sys.stderr.flush()

@@ -1,0 +1,147 @@
+"""``eqsolve train``: the paper's experiments (and your own tasks) as sweeps with results and plots."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+HELP = "train and compare models on a task of the paper (signals: Figure 4), on CPU, CUDA or several processes"
+EXAMPLES = """\
+tasks: signals (the paper's section 6.1 / Figure 4); more are listed by 'eqsolve train --list'.
+Models of signals: dss-sum dss-max dss-aittala dss-sridhar siamese siamese-ds deepsets mlp.
+
+Every run writes to --out: config.json (the exact configuration), results.json and
+results.csv (every model x size x seed cell: per-epoch loss and validation metric, best
+epoch, test metric), figure.png (test metric against training-set size, mean +- std over
+seeds, one line per model) and checkpoints/ (resumable state while a cell trains, its best
+weights once done), and prints a final table. Protocol: Adam; the epoch of best validation
+metric is scored on the test set. Progress bars appear only when stderr is a terminal.
+
+examples:
+  eqsolve train signals --model dss-sum --train-size 1000 --seeds 5             # one cell, 5 seeds
+  eqsolve train signals --sweep --out results/signals/                           # Figure 4 (small preset)
+  eqsolve train signals --sweep --preset paper --device cuda --amp --out runs/paper
+  torchrun --nproc-per-node 2 -m eqsolve train signals --out runs/ddp             # DDP (gloo on CPU)
+  eqsolve train signals --resume results/signals/                                # after an interruption
+"""
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("train", help=HELP, description=HELP, epilog=EXAMPLES,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", nargs="?", help="task name (signals, ...)")
+    parser.add_argument("--list", action="store_true", help="list the tasks, their models and presets, and exit")
+    parser.add_argument("--model", nargs="+", metavar="NAME", help="model(s) to train (default: the task's DSS model)")
+    parser.add_argument("--train-size", nargs="+", type=int, metavar="N",
+                        help="training-set size(s) (default: the largest of the task)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="every model at every size of the task (Figure 4); --model / --train-size narrow it")
+    parser.add_argument("--seeds", type=int, default=None, metavar="K",
+                        help="seeds 0..K-1 per cell (default 1; 5 with --sweep; at most 100)")
+    parser.add_argument("--preset", default="small", help="small (CPU-sized, default) or paper (the paper's widths)")
+    parser.add_argument("--epochs", type=int, help="override the preset's epochs")
+    parser.add_argument("--batch-size", type=int, help="override the preset's global batch size")
+    parser.add_argument("--lr", type=float, help="override the preset's learning rate")
+    parser.add_argument("--val-size", type=int, help="use only the first N validation sets")
+    parser.add_argument("--test-size", type=int,
+                        help="test sets (signals: 300 as in the paper; e.g. 3000 for tighter error bars)")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of the data generator (default 0)")
+    parser.add_argument("--out", metavar="DIR", help="results folder (default results/TASK)")
+    parser.add_argument("--resume", metavar="DIR",
+                        help="continue the run stored in DIR with its configuration (finished cells are kept)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument("--amp", action="store_true", help="bfloat16 autocast")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--quiet", action="store_true", help="print only the final table")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from .._errors import EqsolveError
+
+    if args.threads is not None and args.threads < 1:
+        raise EqsolveError(f"--threads must be >= 1, got {args.threads}")
+    if args.list:
+        from eqsolve.layers.train import tasks
+
+        for name in tasks.names():
+            task = tasks.get(name)
+            print(f"{name}: {task.summary}")
+            print(f"  models: {' '.join(task.models)}")
+            print(f"  presets: {', '.join(task.presets)}; sweep sizes: {' '.join(map(str, task.sizes))}")
+        return 0
+    if not args.task:
+        raise EqsolveError("name a task (e.g. 'eqsolve train signals'); 'eqsolve train --list' lists them")
+    for flag in ("epochs", "batch_size", "val_size", "test_size"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise EqsolveError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
+    for size in args.train_size or []:
+        if size < 1:
+            raise EqsolveError(f"--train-size must be >= 1, got {size}")
+    if args.seeds is not None and not 1 <= args.seeds <= 100:
+        raise EqsolveError(f"--seeds must be 1 to 100, got {args.seeds}")
+    if args.out is not None and args.resume is not None and os.path.abspath(args.out) != os.path.abspath(args.resume):
+        raise EqsolveError("--resume DIR continues DIR: do not pass a different --out")
+
+    import torch
+
+    from eqsolve.layers.train import runner, tasks
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    task = tasks.get(args.task)
+    rank, size = _init_distributed(args.device)
+    try:
+        if args.resume is not None:
+            config = runner.load_config(args.resume)
+            if config.get("task") != task.name:
+                raise EqsolveError(f"{args.resume} holds a run of task {config.get('task')!r}, not {task.name!r}")
+            kwargs = {k: config[k] for k in ("models", "sizes", "seeds", "preset", "epochs", "batch_size", "lr",
+                                              "val_size", "test_size", "data_seed", "amp", "compile")}
+            out = args.resume
+            resume = True
+        else:
+            models = args.model or (list(task.models) if args.sweep else None)
+            sizes = args.train_size or (list(task.sizes) if args.sweep else None)
+            seeds = args.seeds if args.seeds is not None else (5 if args.sweep else 1)
+            kwargs = dict(models=models, sizes=sizes, seeds=seeds, preset=args.preset, epochs=args.epochs,
+                          batch_size=args.batch_size, lr=args.lr, val_size=args.val_size, test_size=args.test_size,
+                          data_seed=args.data_seed, amp=args.amp, compile=args.compile)
+            out = args.out or os.path.join("results", task.name)
+            resume = False
+        runner.run(task, out=out, device=_local_device(args.device, rank), resume=resume,
+                   quiet=args.quiet and rank == 0, **kwargs)
+    finally:
+        if size > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    return 0
+
+
+def _local_device(device: str, rank: int) -> str:
+    """Under torchrun each process takes its own GPU (LOCAL_RANK) for ``--device cuda``."""
+    if device == "cuda" and "LOCAL_RANK" in os.environ:
+        return f"cuda:{int(os.environ['LOCAL_RANK'])}"
+    return device
+
+
+def _init_distributed(device: str):
+    """Join the process group torchrun describes (WORLD_SIZE > 1): NCCL on CUDA, gloo on CPU."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return 0, 1
+    import torch
+    import torch.distributed as dist
+
+    from .._errors import EqsolveError
+
+    cuda = device.startswith("cuda")
+    if cuda and not torch.cuda.is_available():
+        raise EqsolveError(f"--device {device} requested but CUDA is not available")
+    if cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend="nccl" if cuda else "gloo")
+    return dist.get_rank(), dist.get_world_size()
