@@ -1,6 +1,9 @@
-"""GPU check in one go: the CUDA-marked tests, then the layer benchmark on CUDA.
+"""GPU check in one go: the CUDA-marked tests, the layer benchmark, the training benchmark and a
+short ``eqsolve train`` run on CUDA (one process, then DDP over every GPU with NCCL when there
+are two or more).
 
-    python benchmarks/gpu_check.py                 # tests -m gpu, then benchmarks/layers.py --device cuda
+    python benchmarks/gpu_check.py                 # tests -m gpu, benchmarks/layers.py and train.py --device cuda,
+                                                   # eqsolve train signals --device cuda --amp (2 epochs)
     python benchmarks/gpu_check.py --tests-only
     python benchmarks/gpu_check.py --require-cuda  # exit 1 (not 0) when there is no CUDA
 
@@ -49,6 +52,37 @@ def main(argv=None) -> int:
         )
         print(f"gpu_check: layer benchmark exit status {bench.returncode}", flush=True)
         status |= bench.returncode != 0
+        for extra in ([], ["--amp"], ["--preset", "small"]):
+            train = subprocess.run(
+                [sys.executable, str(ROOT / "benchmarks" / "train.py"), "--device", "cuda", "--steps",
+                 str(args.reps)] + extra, cwd=ROOT,
+            )
+            print(f"gpu_check: training benchmark {' '.join(extra) or '(float32)'} exit status {train.returncode}",
+                  flush=True)
+            status |= train.returncode != 0
+        status |= _train_run(torch)
+    return int(bool(status))
+
+
+def _train_run(torch) -> int:
+    """``eqsolve train signals`` on CUDA with bfloat16 autocast: 2 epochs at 300 sets, then under
+    torchrun with NCCL on every GPU when there are several. Returns 0 when each exits 0."""
+    import tempfile
+
+    status = 0
+    with tempfile.TemporaryDirectory() as out:
+        base = ["train", "signals", "--model", "dss-sum", "siamese", "--train-size", "300", "--epochs", "2",
+                "--device", "cuda", "--amp"]
+        run = subprocess.run([sys.executable, "-m", "eqsolve"] + base + ["--out", f"{out}/one"], cwd=ROOT)
+        print(f"gpu_check: eqsolve train on CUDA exit status {run.returncode}", flush=True)
+        status |= run.returncode != 0
+        gpus = torch.cuda.device_count()
+        if gpus >= 2:
+            ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={gpus}",
+                                  "-m", "eqsolve"] + base + ["--out", f"{out}/ddp"], cwd=ROOT)
+            print(f"gpu_check: eqsolve train under torchrun (NCCL, {gpus} GPUs) exit status {ddp.returncode}",
+                  flush=True)
+            status |= ddp.returncode != 0
     return int(bool(status))
 
 

@@ -11,7 +11,8 @@ from .dss import DSSLinear
 from .linear import EquivariantLinear
 from .norm import EquivariantBatchNorm, SetNorm
 from .pool import InvariantPool
-from . import baselines, models, train
+from . import baselines, blocks, models, train
+from .registry import MODELS, build
 from .export import export, load_exported, load_state_dict, save_state_dict
 from .models import count_parameters
 
@@ -23,7 +24,10 @@ __all__: list[str] = [
     "SetNorm",
     "testing",
     "models",
+    "blocks",
     "baselines",
+    "build",
+    "MODELS",
     "train",
     "export",
     "load_exported",

@@ -102,27 +102,16 @@ def _check_args(args) -> str:
 
 
 def build_model(args, basis):
-    """The module named by ``--model`` (and the task it solves)."""
+    """The module named by ``--model`` (and the task it solves), from the one model registry
+    (:func:`eqsolve.layers.build`)."""
     from eqsolve import layers
 
-    channels = list(args.channels)
+    task = args.model[len("dss-"):] if args.model.startswith("dss-") else args.task
     norm = None if args.norm == "none" else args.norm
-    if args.model.startswith("dss-"):
-        task = args.model[len("dss-"):]
-        model = layers.models.build(basis, task, channels, n_classes=args.classes, out_channels=args.out_channels,
-                                    aggregation=args.aggregation, norm=norm)
-        return model, task
-    task = args.task
-    name = "siamese+ds" if args.model == "siamese-ds" else args.model
-    kwargs = dict(n=args.n, in_channels=channels[0], n_classes=args.classes, out_channels=args.out_channels,
-                  aggregation=args.aggregation)
-    depth = len(channels) - 1
-    if args.width is not None:
-        return layers.baselines.build(name, basis, task, args.width, depth, **kwargs), task
-    reference = layers.models.build(basis, task, channels, n_classes=args.classes, out_channels=args.out_channels,
-                                    aggregation=args.aggregation, norm=norm)
-    target = layers.count_parameters(reference)
-    return layers.baselines.matched(name, basis, task, target, depth, **kwargs), task
+    model = layers.build(args.model, basis, task, list(args.channels), n=args.n, width=args.width,
+                         n_classes=args.classes, out_channels=args.out_channels, aggregation=args.aggregation,
+                         norm=norm)
+    return model, task
 
 
 def run(args) -> int:

@@ -88,7 +88,7 @@ KINDS = ("sine", "square", "sawtooth")
 WIDTHS = {"paper": (160, 160, 80), "small": (16, 16, 8)}
 NORM = {"paper": "batch", "small": "batch"}
 PRESETS = {
-    "small": Preset(epochs=20, batch_size=32, lr=3e-3, note="widths 16-16-8, SetNorm; CPU-sized"),
+    "small": Preset(epochs=10, batch_size=32, lr=3e-3, note="widths 16-16-8; CPU-sized"),
     "paper": Preset(epochs=40, batch_size=32, lr=1e-3, note="the paper's widths 160-160-80 (~3.2M parameters)"),
 }
 
