@@ -143,8 +143,9 @@ def _task_sizes(task: str, n_classes, out_channels) -> Tuple[int, int]:
 
 def build(basis, task: str, channels: Sequence[int] = (1, 64, 64), n_classes: int = 3, out_channels: int = 1,
           aggregation: str = "sum", norm: Optional[str] = None, pool: str = "mean",
-          hidden: Optional[int] = None) -> SetNet:
-    """A DSS model for ``task`` (one of :data:`TASKS`); see :func:`invariant` for the parameters."""
+          hidden: Optional[int] = None, device=None, dtype=None) -> SetNet:
+    """A DSS model for ``task`` (one of :data:`TASKS`); see :func:`invariant` for the parameters
+    (``device`` / ``dtype``: torch's factory arguments)."""
     basis = check_square(basis)
     channels = check_channel_list(channels)
     check_choice(aggregation, AGGREGATIONS, "aggregation")
@@ -159,13 +160,17 @@ def build(basis, task: str, channels: Sequence[int] = (1, 64, 64), n_classes: in
     ]
     stages += equivariant_readout(basis, channels[-1], task, n_classes, out_channels, hidden, pool, aggregation)
     config = {"channels": list(channels), "aggregation": aggregation, "norm": norm, "pool": pool, "hidden": hidden}
-    return SetNet(stages, task, "dss", channels[0], basis.shape[0],
-                  n_classes=n_classes if task == "invariant" else None,
-                  out_channels=out_channels if task in ("merging", "equivariant") else None, config=config)
+    model = SetNet(stages, task, "dss", channels[0], basis.shape[0],
+                   n_classes=n_classes if task == "invariant" else None,
+                   out_channels=out_channels if task in ("merging", "equivariant") else None, config=config)
+    if device is not None or dtype is not None:
+        model.to(device=device, dtype=dtype)
+    return model
 
 
 def invariant(basis, channels: Sequence[int] = (1, 64, 64), n_classes: int = 3, aggregation: str = "sum",
-              norm: Optional[str] = None, pool: str = "mean", hidden: Optional[int] = None) -> SetNet:
+              norm: Optional[str] = None, pool: str = "mean", hidden: Optional[int] = None, device=None,
+              dtype=None) -> SetNet:
     """Sets ``(batch, n, c, d) -> (batch, n_classes)`` logits, invariant to ``S_n x H``.
 
     Parameters
@@ -186,6 +191,8 @@ def invariant(basis, channels: Sequence[int] = (1, 64, 64), n_classes: int = 3, 
         Reduction over each orbit of points and over the set (``"mean"``, ``"sum"``, ``"max"``).
     hidden:
         Width of the MLP head (default ``channels[-1]``).
+    device, dtype:
+        Factory arguments, as for torch's own layers.
 
     Examples
     --------
@@ -195,11 +202,11 @@ def invariant(basis, channels: Sequence[int] = (1, 64, 64), n_classes: int = 3, 
     torch.Size([3, 4])
     """
     return build(basis, "invariant", channels, n_classes=n_classes, aggregation=aggregation, norm=norm,
-                 pool=pool, hidden=hidden)
+                 pool=pool, hidden=hidden, device=device, dtype=dtype)
 
 
 def selection(basis, channels: Sequence[int] = (1, 64, 64), aggregation: str = "sum", norm: Optional[str] = None,
-              pool: str = "mean", hidden: Optional[int] = None) -> SetNet:
+              pool: str = "mean", hidden: Optional[int] = None, device=None, dtype=None) -> SetNet:
     """Sets ``(batch, n, c, d) -> (batch, n)`` scores, one per element: they permute with the set
     and are invariant to ``H``. Padded elements score ``-inf`` (ready for a softmax over the set).
 
@@ -208,11 +215,13 @@ def selection(basis, channels: Sequence[int] = (1, 64, 64), aggregation: str = "
     >>> net(torch.randn(2, 6, 1, 5)).shape
     torch.Size([2, 6])
     """
-    return build(basis, "selection", channels, aggregation=aggregation, norm=norm, pool=pool, hidden=hidden)
+    return build(basis, "selection", channels, aggregation=aggregation, norm=norm, pool=pool, hidden=hidden,
+                 device=device, dtype=dtype)
 
 
 def merging(basis, channels: Sequence[int] = (1, 64, 64), out_channels: int = 1, aggregation: str = "sum",
-            norm: Optional[str] = None, pool: str = "mean", hidden: Optional[int] = None) -> SetNet:
+            norm: Optional[str] = None, pool: str = "mean", hidden: Optional[int] = None, device=None,
+            dtype=None) -> SetNet:
     """Sets ``(batch, n, c, d) -> (batch, out_channels, d)``: ``H``-equivariant, ``S_n``-invariant
     (e.g. merging a burst of images into one).
 
@@ -222,11 +231,12 @@ def merging(basis, channels: Sequence[int] = (1, 64, 64), out_channels: int = 1,
     torch.Size([2, 2, 9])
     """
     return build(basis, "merging", channels, out_channels=out_channels, aggregation=aggregation, norm=norm,
-                 pool=pool, hidden=hidden)
+                 pool=pool, hidden=hidden, device=device, dtype=dtype)
 
 
 def equivariant(basis, channels: Sequence[int] = (1, 64, 64), out_channels: int = 1, aggregation: str = "sum",
-                norm: Optional[str] = None, pool: str = "mean", hidden: Optional[int] = None) -> SetNet:
+                norm: Optional[str] = None, pool: str = "mean", hidden: Optional[int] = None, device=None,
+                dtype=None) -> SetNet:
     """Sets ``(batch, n, c, d) -> (batch, n, out_channels, d)``, equivariant to ``S_n x H``.
 
     The last stage is a ``DSSLinear`` to ``out_channels`` without activation (with
@@ -239,7 +249,7 @@ def equivariant(basis, channels: Sequence[int] = (1, 64, 64), out_channels: int 
     torch.Size([2, 5, 3, 4])
     """
     return build(basis, "equivariant", channels, out_channels=out_channels, aggregation=aggregation, norm=norm,
-                 pool=pool, hidden=hidden)
+                 pool=pool, hidden=hidden, device=device, dtype=dtype)
 
 
 # -- networks with one basis per layer (strided / non-square layers, the paper's nets) ----------

@@ -33,7 +33,6 @@ from .dss import AGGREGATIONS
 
 __all__ = ["MODELS", "build"]
 
-#: every model name :func:`build` takes, with a one-line description
 MODELS: Dict[str, str] = {
     "dss": "DSS network (aggregation=...)",
     **{f"dss-{a}": f"DSS network with {a!r} aggregation" for a in AGGREGATIONS},
@@ -43,6 +42,7 @@ MODELS: Dict[str, str] = {
     "siamese": "the same H-equivariant network on every element, late aggregation",
     "siamese-ds": "Siamese H-equivariant layers, then DeepSets (alias siamese+ds)",
 }
+"""Every model name :func:`build` takes, with a one-line description."""
 
 
 def build(name: str, basis, task: str = "invariant", channels: Sequence[int] = (1, 64, 64), *,

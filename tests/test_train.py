@@ -250,6 +250,10 @@ def test_bad_arguments_are_clear_errors_and_leave_results_alone(tmp_path, capsys
     assert cli_main(["train", "signals", "--out", str(afile)]) == 2
     assert "is a file" in capsys.readouterr().err and afile.read_text() == "keep me"
     assert cli_main(["train", "nosuchtask"]) == 2 and "unknown task" in capsys.readouterr().err
+    assert cli_main(["train", "signals", "--resume", str(out), "--epochs", "5"]) == 2
+    assert "options in DIR/config.json" in capsys.readouterr().err
+    assert cli_main(["train", "signals", "--resume", str(tmp_path / "none")]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
     assert _snapshot(out) == before
 
 
@@ -293,3 +297,39 @@ def test_task_registry_lists_and_refuses():
         tasks.get("nope")
     with pytest.raises(EqsolveError, match="seeds must be 1 to 100"):
         runner.run("signals", out="unused", seeds=101)
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes_end_to_end(tmp_path):
+    """``torchrun --nproc-per-node 2 -m eqsolve train ...``: gloo, rank 0 writes every file once."""
+    import subprocess
+
+    out = tmp_path / "ddp"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                          "-m", "eqsolve", "train", "signals", "--model", "dss-sum", "--train-size", "64",
+                          "--epochs", "2", "--batch-size", "16", "--val-size", "32", "--test-size", "32",
+                          "--out", str(out)], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    config = json.loads((out / "config.json").read_text())
+    results = json.loads((out / "results.json").read_text())
+    assert config["processes"] == 2 and len(results["cells"]) == 1
+    assert run.stdout.count("accuracy (test)") == 1  # the table is printed by rank 0 only
+
+
+def test_model_registry_builds_every_name_with_factory_arguments():
+    B = eqsolve.solve(eqsolve.groups.cyclic(6))
+    reference = layers.count_parameters(layers.models.invariant(B, [1, 8, 8]))
+    for name in layers.MODELS:
+        task = name[4:] if name[4:] in ("selection", "merging", "equivariant") else "invariant"
+        net = layers.build(name, B, task, [1, 8, 8], n=5, dtype=torch.float64, device="cpu")
+        assert all(p.dtype == torch.float64 for p in net.parameters()), name
+        out = net(torch.randn(2, 5, 1, 6, dtype=torch.float64))
+        assert out.shape == net.output_shape(2, 5), name
+        if name in ("mlp", "deepsets", "siamese", "siamese-ds"):  # matched to the DSS model of the channels
+            assert abs(layers.count_parameters(net) / reference - 1) < 0.2, name
+    assert layers.build("dss-max", B).config["aggregation"] == "max"
+    with pytest.raises(EqsolveError, match="unknown model 'resnet'"):
+        layers.build("resnet", B)
+    net = layers.models.network(B, [1, 4, 4], norm="batch", dtype=torch.float64)
+    assert next(net.parameters()).dtype == torch.float64

@@ -84,6 +84,13 @@ def run(args) -> int:
         raise EqsolveError(f"--seeds must be 1 to 100, got {args.seeds}")
     if args.out is not None and args.resume is not None and os.path.abspath(args.out) != os.path.abspath(args.resume):
         raise EqsolveError("--resume DIR continues DIR: do not pass a different --out")
+    if args.resume is not None:
+        given = [f"--{k.replace('_', '-')}" for k in ("model", "train_size", "sweep", "seeds", "epochs", "batch_size",
+                                                       "lr", "val_size", "test_size", "amp", "compile")
+                 if getattr(args, k) not in (None, False)]
+        if given or args.preset != "small" or args.data_seed != 0:
+            raise EqsolveError(f"--resume DIR continues the run with the options in DIR/config.json; drop "
+                               f"{', '.join(given) or '--preset / --data-seed'}")
 
     import torch
 

@@ -83,7 +83,7 @@ def _prepare_out(out: str, config: Dict[str, object], resume: bool) -> None:
         if not resume:
             raise EqsolveError(f"{out} already holds results ({path}); pass --resume {out} to continue them, "
                                f"or choose another --out")
-        keys = [k for k in config if k not in ("versions", "device", "created", "progress")]
+        keys = [k for k in config if k not in ("versions", "device", "processes")]
         diff = [k for k in keys if old.get(k) != config[k]]
         if diff:
             raise EqsolveError(f"{out} holds a run of another configuration (differs in {', '.join(diff)}: "
@@ -274,7 +274,11 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
         "protocol": f"Adam; the epoch of best validation {task.metric_name} is scored on the test set",
         "versions": {"eqsolve": eqsolve.__version__, "torch": torch.__version__, "python": platform.python_version()},
     }
-    _prepare_out(out, config, resume)
+    _prepare_out(out, config, resume)  # every rank checks before any rank writes
+    if size > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
     splits = _make_splits(task, data_seed, val_size, test_size, preset)
     config["data"] = {"train_pool": len(splits.train), "val": len(splits.val), "test": len(splits.test),
                       **{k: v for k, v in splits.info.items() if isinstance(v, (int, float, str, list))}}
@@ -287,45 +291,45 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
     cells = _load_results(out) if resume else []
     done = {(c["model"], c["train_size"], c["seed"]) for c in cells}
     began = time.perf_counter()
-    for model_name in models:
-        for n_train in sizes:
-            for seed in seed_list:
-                if (model_name, n_train, seed) in done:
-                    continue
-                cell = _cell_name(model_name, n_train, seed)
-                part = splits.with_train_size(n_train)
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(seed)
-                    net = task.build_model(model_name, preset, part)
-                params = int(sum(p.numel() for p in net.parameters() if p.requires_grad))
-                fingerprint = {"task": task.name, "model": model_name, "train_size": n_train, "seed": seed,
-                               "preset": preset, "parameters": params, "epochs": epochs, "batch_size": batch_size,
-                               "lr": lr, "data_seed": int(data_seed)}
-                path = os.path.join(ckdir, cell + ".pt")
-                start = time.perf_counter()
-                cb = None if callback is None else (lambda e, h, _c=cell: callback(_c, e, h))
-                history = train_model(net, part.train, val=part.val, epochs=epochs, lr=lr, batch_size=batch_size,
-                                      weight_decay=hyper.weight_decay, loss=task.loss, metric=task.metric,
-                                      higher_is_better=task.higher_is_better, seed=seed, device=dev, amp=amp,
-                                      compile=compile, compile_backend=compile_backend, checkpoint=path,
-                                      fingerprint=fingerprint, progress=progress, desc=cell, callback=cb)
-                net.load_state_dict(history.best_state)
-                test = evaluate_metric(net, part.test, task.metric, device=dev, amp=amp)
-                record = {"model": model_name, "train_size": n_train, "seed": seed, "parameters": params,
-                          "epochs": len(history.losses), "best_epoch": history.best_epoch, "val": history.best_val,
-                          "test": test, "losses": history.losses, "val_curve": history.val,
-                          "epoch_seconds": history.seconds, "seconds": float(sum(history.seconds)),
-                          "session_seconds": time.perf_counter() - start}
-                cells.append(record)
-                if rank == 0:
-                    save_atomic(history.best_state, path)  # the finished cell keeps its best weights only
-                    _write_results(out, task, config, cells, baseline)
-                    if task.write_examples is not None and seed == seed_list[0]:
-                        task.write_examples(net, part, os.path.join(out, "examples", cell))
-                if not quiet and rank == 0:
-                    write(f"{cell}: {task.metric_name} val {history.best_val:.3f} test {test:.3f} "
-                          f"(best epoch {history.best_epoch}/{epochs}, {params} parameters, "
-                          f"{record['seconds']:.1f} s)")
+    # seed-major, then size, then model: an interrupted sweep has every model at the sizes it reached
+    order = [(m, n, s) for s in seed_list for n in sizes for m in models]
+    for model_name, n_train, seed in order:
+        if (model_name, n_train, seed) in done:
+            continue
+        cell = _cell_name(model_name, n_train, seed)
+        part = splits.with_train_size(n_train)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = task.build_model(model_name, preset, part)
+        params = int(sum(p.numel() for p in net.parameters() if p.requires_grad))
+        fingerprint = {"task": task.name, "model": model_name, "train_size": n_train, "seed": seed,
+                       "preset": preset, "parameters": params, "epochs": epochs, "batch_size": batch_size,
+                       "lr": lr, "data_seed": int(data_seed)}
+        path = os.path.join(ckdir, cell + ".pt")
+        start = time.perf_counter()
+        cb = None if callback is None else (lambda e, h, _c=cell: callback(_c, e, h))
+        history = train_model(net, part.train, val=part.val, epochs=epochs, lr=lr, batch_size=batch_size,
+                              weight_decay=hyper.weight_decay, loss=task.loss, metric=task.metric,
+                              higher_is_better=task.higher_is_better, seed=seed, device=dev, amp=amp,
+                              compile=compile, compile_backend=compile_backend, checkpoint=path,
+                              fingerprint=fingerprint, progress=progress, desc=cell, callback=cb)
+        net.load_state_dict(history.best_state)
+        test = evaluate_metric(net, part.test, task.metric, device=dev, amp=amp)
+        record = {"model": model_name, "train_size": n_train, "seed": seed, "parameters": params,
+                  "epochs": len(history.losses), "best_epoch": history.best_epoch, "val": history.best_val,
+                  "test": test, "losses": history.losses, "val_curve": history.val,
+                  "epoch_seconds": history.seconds, "seconds": float(sum(history.seconds)),
+                  "session_seconds": time.perf_counter() - start}
+        cells.append(record)
+        if rank == 0:
+            _write_results(out, task, config, cells, baseline)
+            save_atomic(history.best_state, path)  # the finished cell keeps its best weights only
+            if task.write_examples is not None and seed == seed_list[0]:
+                task.write_examples(net, part, os.path.join(out, "examples", cell))
+        if not quiet and rank == 0:
+            write(f"{cell}: {task.metric_name} val {history.best_val:.3f} test {test:.3f} "
+                  f"(best epoch {history.best_epoch}/{epochs}, {params} parameters, "
+                  f"{record['seconds']:.1f} s)")
     rows = summary(cells)
     result = {"format": RESULTS_FORMAT, "task": task.name, "metric": task.metric_name, "baseline": baseline,
               "summary": rows, "cells": cells, "config": config, "seconds": time.perf_counter() - began}
