@@ -118,6 +118,15 @@ class History:
                 "best_epoch": self.best_epoch, "best_val": self.best_val}
 
 
+def _cpu_copy(state: Dict[str, object]) -> Dict[str, object]:
+    """A CPU copy of a ``state_dict`` (tensors copied; extra state such as the layers' basis
+    fingerprints deep-copied)."""
+    import copy
+
+    return {k: v.detach().to("cpu", copy=True) if isinstance(v, torch.Tensor) else copy.deepcopy(v)
+            for k, v in state.items()}
+
+
 def _to_device(data: SetData, device: torch.device, dtype: torch.dtype) -> SetData:
     x = data.x.to(dtype)
     y, mask = data.y, data.mask
@@ -302,7 +311,7 @@ def train_model(model: nn.Module, data: SetData, *, val: Optional[SetData] = Non
         better = (history.best_epoch == 0 or (score > history.best_val if higher_is_better else score < history.best_val))
         if better:
             history.best_epoch, history.best_val = epoch + 1, score
-            history.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            history.best_state = _cpu_copy(model.state_dict())
         if bar is not None:
             shown = "" if val_data is None else f" val {score:.3f}"
             bar.set_postfix_str(f"epoch {epoch + 1}/{epochs} loss {mean_loss:.4f}{shown}")
