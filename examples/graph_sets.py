@@ -49,7 +49,7 @@ def main(argv=None):
     parser.add_argument("--full", action="store_true", help="the full setting")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    sets, n, m, width, epochs = (3000, 8, 12, 32, 30) if args.full else (480, 4, 7, 8, 8)
+    sets, n, m, width, epochs = (2000, 6, 10, 16, 15) if args.full else (480, 4, 7, 8, 8)
     rng = np.random.default_rng(args.seed)
     torch.manual_seed(args.seed)
 

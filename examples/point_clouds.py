@@ -48,7 +48,7 @@ def main(argv=None):
     parser.add_argument("--full", action="store_true", help="the full setting")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    sets, n, k, width, epochs = (3000, 8, 256, 64, 20) if args.full else (480, 4, 32, 16, 8)
+    sets, n, k, width, epochs = (2000, 8, 128, 32, 15) if args.full else (480, 4, 32, 16, 8)
     rng = np.random.default_rng(args.seed)
     torch.manual_seed(args.seed)
 
