@@ -38,21 +38,21 @@ def register(sub) -> None:
                         help="every model at every size of the task (Figure 4); --model / --train-size narrow it")
     parser.add_argument("--seeds", type=int, default=None, metavar="K",
                         help="seeds 0..K-1 per cell (default 1; 5 with --sweep; at most 100)")
-    parser.add_argument("--preset", default="small", help="small (CPU-sized, default) or paper (the paper's widths)")
-    parser.add_argument("--epochs", type=int, help="override the preset's epochs")
-    parser.add_argument("--batch-size", type=int, help="override the preset's global batch size")
-    parser.add_argument("--lr", type=float, help="override the preset's learning rate")
-    parser.add_argument("--val-size", type=int, help="use only the first N validation sets")
-    parser.add_argument("--test-size", type=int,
+    parser.add_argument("--preset", default="small", metavar="NAME", help="small (CPU-sized, default) or paper (the paper's widths)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="override the preset's number of epochs")
+    parser.add_argument("--batch-size", type=int, metavar="N", help="override the preset's global batch size")
+    parser.add_argument("--lr", type=float, metavar="RATE", help="override the preset's learning rate")
+    parser.add_argument("--val-size", type=int, metavar="N", help="use only the first N validation sets")
+    parser.add_argument("--test-size", type=int, metavar="N",
                         help="test sets (signals: 300 as in the paper; e.g. 3000 for tighter error bars)")
-    parser.add_argument("--data-seed", type=int, default=0, help="seed of the data generator (default 0)")
+    parser.add_argument("--data-seed", type=int, default=0, metavar="SEED", help="seed of the data generator (default 0)")
     parser.add_argument("--out", metavar="DIR", help="results folder (default results/TASK)")
     parser.add_argument("--resume", metavar="DIR",
                         help="continue the run stored in DIR with its configuration (finished cells are kept)")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    parser.add_argument("--amp", action="store_true", help="bfloat16 autocast")
+    parser.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu (default), cuda or cuda:N")
+    parser.add_argument("--amp", action="store_true", help="mixed precision: the forward pass in bfloat16 (autocast)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, metavar="N", help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--quiet", action="store_true", help="print only the final table")
     parser.set_defaults(handler=run)
 
@@ -147,7 +147,8 @@ def _init_distributed(device: str):
 
     cuda = device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
-        raise EqsolveError(f"--device {device} requested but CUDA is not available")
+        raise EqsolveError(f"--device {device} requested but CUDA is not available; use --device cpu "
+                           "(gloo) or a CUDA build of torch on a machine with GPUs")
     if cuda:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     dist.init_process_group(backend="nccl" if cuda else "gloo")

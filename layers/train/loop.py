@@ -148,7 +148,8 @@ def _check_device(device) -> torch.device:
         raise EqsolveError(f"unknown device {device!r} ({err})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise EqsolveError(f"device {device} requested but CUDA is not available (torch {torch.__version__}, "
-                           f"built with CUDA {torch.version.cuda})")
+                           f"built with CUDA {torch.version.cuda}); train on the CPU (device='cpu', "
+                           "--device cpu), or install a CUDA build of torch on a machine with a GPU")
     if device.type not in ("cpu", "cuda"):
         raise EqsolveError(f"device must be cpu or cuda, got {device}")
     return device
