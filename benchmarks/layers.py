@@ -365,17 +365,30 @@ def near(out_grid, in_grid, stride, radius=1) -> np.ndarray:
 
 
 def grid_basis(side: int) -> eqsolve.Basis:
-    """The 3 x 3 circular convolutions on a ``side x side`` grid (needs the compact solver
-    beyond ~128 x 128: the dense table has side^4 entries)."""
+    """The 3 x 3 circular convolutions on a ``side x side`` grid. Up to 64 x 64 through
+    ``solve(support=mask)``; beyond, the dense mask alone has side^4 entries, so the compact
+    basis of the whole grid is restricted on its one root row (a translation group: every
+    orbit on pairs meets row 0, and the transversal is unchanged)."""
     G = groups.grid_translations((side, side))
-    try:
-        if side > 64:  # a dense mask alone would be side^4 bytes: only a compact Basis restricts rows
-            if not hasattr(eqsolve.Basis, "restrict"):
-                raise eqsolve.ProblemTooLargeError("no compact Basis.restrict")
-            return eqsolve.solve(G).restrict(lambda rows: near((side, side), (side, side), (1, 1))[rows])
+    if side <= 64:
         return eqsolve.solve(G, support=near((side, side), (side, side), (1, 1)))
-    except (eqsolve.ProblemTooLargeError, TypeError) as err:
-        raise Skip(f"{side} x {side}: this eqsolve cannot solve it compactly ({str(err)[:60]})") from None
+    if not hasattr(eqsolve.Basis, "compact"):
+        raise Skip(f"{side} x {side}: this eqsolve has no compact Basis (the dense table has side^4 entries)")
+    full = eqsolve.solve(G)
+    row = full.rows([0])[0]
+    keep = _window_row(side)
+    ids, first = np.unique(row[keep], return_index=True)
+    relabel = np.full(full.dim, -1, dtype=np.int64)
+    order = np.argsort(np.flatnonzero(keep)[first], kind="stable")
+    relabel[ids[order]] = np.arange(len(ids))
+    root = np.where(keep, relabel[row], -1).astype(row.dtype)
+    return eqsolve.Basis.compact(root[None], full._tree, len(ids), full.bias_index, out=full.out, inp=full.inp)
+
+
+def _window_row(side: int) -> np.ndarray:
+    """Row 0 of the 3 x 3 window mask: input points within one step of point 0, circularly."""
+    c = np.indices((side, side)).reshape(2, -1)
+    return ((c <= 1) | (c >= side - 1)).all(axis=0)
 
 
 class HandDSS2d(nn.Module):

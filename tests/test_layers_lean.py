@@ -306,3 +306,27 @@ def test_one_tolerance_table():
     for dtype, tol in table.items():
         assert export.CHECK_TOLERANCE[dtype] == (tol.round_trip, tol.round_trip)
         assert layers.testing.TOLERANCE[dtype] == tol.equivariance
+
+
+@pytest.mark.skipif(not hasattr(eqsolve.Basis, "compact"), reason="needs the compact Basis (a dense 128 x 128 "
+                    "grid table has 2^28 entries)")
+def test_a_128_by_128_grid_network_exports_small_and_runs_without_eqsolve(tmp_path):
+    from test_layers_export import make_cases, run_without_eqsolve
+
+    G = groups.grid_translations((64, 64))
+    fine = groups.finer_grid(G, 2)  # 128 x 128
+    down = eqsolve.solve(out=G.action(), inp=fine)
+    up = eqsolve.solve(out=fine, inp=G.action())
+    assert down.is_compact and up.is_compact
+    net = torch.nn.Sequential(layers.EquivariantLinear(down, 1, 4), torch.nn.ReLU(),
+                              layers.EquivariantLinear(up, 4, 1))
+    assert all(m.path.startswith("fft(") for m in (net[0], net[2])), (net[0].path, net[2].path)
+    x = torch.randn(2, 1, 128 * 128)
+    result = layers.export(net, x, tmp_path / "unet.pt2")
+    params = sum(p.numel() * p.element_size() for p in net.parameters())
+    assert result.bytes <= 1.5 * params + 16 * 128 * 128, (result.bytes, params)
+    assert not any(b.numel() >= 4096 * 16384 for b in net.buffers())
+    cases = {}
+    make_cases("unet", net, [(x,), (torch.randn(3, 1, 128 * 128),)], cases)
+    report = run_without_eqsolve(tmp_path, {"unet": tmp_path / "unet.pt2"}, cases)
+    assert max(report["unet"]) <= 1e-4
