@@ -25,6 +25,7 @@ Ids are canonical: numbered by first appearance in row-major order.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import OrderedDict
 
@@ -32,11 +33,13 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from ._basis import Basis
-from ._errors import ActionMismatchError, DegreeMismatchError, EqsolveError, MaskNotInvariantError
+from ._basis import Basis, check_mask
+from ._errors import ActionMismatchError, EqsolveError
 from ._group import Action, PermutationGroup, canonical_labels, point_orbit_labels
 from ._memory import require_memory
 from ._perm import inverse
+from ._suborbits import root_rows
+from ._transversal import Transversal
 
 log = logging.getLogger("eqsolve")
 
@@ -45,6 +48,8 @@ _CACHE_ENTRIES = 32
 _CACHE_MAX_BYTES = 64 << 20
 _BATCH_ELEMENTS = 1 << 21  # rows per vectorised batch ~ this many table entries
 _SEED_NODES = 32  # Schreier generators computed explicitly before the sweep
+SMALL_TABLE = 1 << 20  # up to this many entries the root rows come from the dense table
+DENSE_SOLVE_ENTRIES = 1 << 26  # ... and up to this many when the stabilizers are large
 
 
 def solve(
@@ -82,30 +87,83 @@ def solve(
     """
     out, inp = _resolve_actions(group, out, inp)
     d_out, d_in = out.degree, inp.degree
-    mask = _check_mask(support, d_out, d_in)
+    mask = None if support is None else check_mask(support, (d_out, d_in))
     key = (out.images.tobytes(), out.images.shape, inp.images.tobytes(), inp.images.shape,
            None if mask is None else np.packbits(mask).tobytes())
     if cache and key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     log.debug("solve: cache miss for a %d x %d table", d_out, d_in)
-    itemsize = 4 if d_out * d_in < 2**31 - 1 else 8
-    require_memory(
-        d_out * d_in * itemsize + min(d_out * d_in, 4 * _BATCH_ELEMENTS) * 17 + 64 * (d_out + d_in),
-        f"solving for a {d_out} x {d_in} orbit table",
-        max_bytes,
-    )
     start = time.perf_counter()
-    table, dim = orbit_table(out.images, inp.images, np.int32 if itemsize == 4 else np.int64)
+    basis = solve_compact(out, inp, max_bytes)
     if mask is not None:
-        table, dim = _restrict(table, dim, mask)
-    bias = point_orbit_labels(out.images, d_out)
-    basis = Basis(table, dim, bias, out=out, inp=inp, seconds=time.perf_counter() - start)
-    if cache and table.nbytes <= _CACHE_MAX_BYTES:
+        basis = basis.restrict(mask)
+    basis.seconds = time.perf_counter() - start
+    if cache and basis.nbytes <= _CACHE_MAX_BYTES:
         _CACHE[key] = basis
         while len(_CACHE) > _CACHE_ENTRIES:
             _CACHE.popitem(last=False)
     return basis
+
+
+def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method: str = "auto") -> Basis:
+    """The compact basis: root rows (one per output orbit) and a Schreier forest of ``out``.
+
+    ``method`` picks how the root rows are found: ``"table"`` fills the dense
+    table once (about one memory pass, then keeps only the root rows),
+    ``"stabilizers"`` computes the suborbits of each root from point stabilizers
+    (:mod:`eqsolve._suborbits`, nothing of size ``d_out x d_in``). ``"auto"``
+    (see :func:`_choose_method`) takes the table while it is small.
+
+    >>> from eqsolve import groups
+    >>> H = groups.cyclic(4)
+    >>> solve_compact(H.action(), H.action(), method="stabilizers") == solve_compact(H.action(), H.action(), method="table")
+    True
+    """
+    d_out, d_in = out.degree, inp.degree
+    tree = Transversal.build(out.images, inp.images)
+    roots = tree.roots
+    dtype = np.int32 if max(d_out * d_in, 1) < 2**31 - 1 else np.int64
+    itemsize = np.dtype(dtype).itemsize
+    compact = roots.size * d_in * itemsize + tree.nbytes + 16 * (d_out + d_in)
+    if method == "auto":
+        method = _choose_method(out, inp, tree, max_bytes)
+    if method == "table":
+        require_memory(
+            d_out * d_in * itemsize + min(d_out * d_in, 4 * _BATCH_ELEMENTS) * 17 + 64 * (d_out + d_in),
+            f"solving for a {d_out} x {d_in} orbit table", max_bytes,
+        )
+        table, dim = orbit_table(out.images, inp.images, dtype)
+        rows = np.array(table[roots]) if d_in else np.empty((roots.size, 0), dtype)
+        del table
+    elif method == "stabilizers":
+        require_memory(compact, f"solving for the compact form ({roots.size} output orbits x {d_in} input points)",
+                       max_bytes)
+        sizes = np.bincount(tree.root_of(), minlength=roots.size)
+        rows, dim = root_rows(out, inp, roots, sizes, dtype)
+    else:
+        raise EqsolveError(f"unknown solve method {method!r}; expected 'auto', 'table' or 'stabilizers'")
+    return Basis.compact(rows, tree, dim, tree.root_of(), out=out, inp=inp)
+
+
+def _choose_method(out, inp, tree, max_bytes) -> str:
+    """``"table"`` up to ``SMALL_TABLE`` entries and, up to ``DENSE_SOLVE_ENTRIES``, when the
+    stabilizers are large (a long stabilizer chain costs more than one pass over a
+    mid-sized table) or the group order is not at hand; ``"stabilizers"`` beyond."""
+    from ._memory import available_bytes
+
+    entries = out.degree * inp.degree
+    if entries <= SMALL_TABLE:
+        return "table"
+    fits = 5 * entries <= (available_bytes() if max_bytes is None else max_bytes)
+    if entries > DENSE_SOLVE_ENTRIES or not fits:
+        return "stabilizers"
+    gens = out.group.generators
+    natural = any(a.images.shape == gens.shape and np.array_equal(a.images, gens) for a in (out, inp))
+    if not natural:
+        return "table"
+    smallest = int(np.bincount(tree.root_of()).min())
+    return "stabilizers" if (out.group.order() // smallest).bit_length() <= 64 else "table"
 
 
 def _resolve_actions(group, out, inp):
@@ -137,38 +195,6 @@ def _resolve_actions(group, out, inp):
                 f"the {name} action belongs to {action.group!r}, not to {group!r}"
             )
     return out, inp
-
-
-def _check_mask(support, d_out, d_in):
-    if support is None:
-        return None
-    from ._perm import as_array
-
-    mask = as_array(support, "support mask")
-    if mask.shape != (d_out, d_in):
-        raise DegreeMismatchError(f"support mask has shape {mask.shape}, expected ({d_out}, {d_in})")
-    if mask.dtype != bool:
-        if not np.all((mask == 0) | (mask == 1)):
-            raise EqsolveError("support mask must be boolean (or 0/1)")
-        mask = mask.astype(bool)
-    return mask
-
-
-def _restrict(table, dim, mask):
-    sizes = np.bincount(table.ravel(), minlength=dim)
-    inside = np.bincount(table[mask], minlength=dim)
-    partial = np.flatnonzero((inside > 0) & (inside < sizes))
-    if partial.size:
-        k = int(partial[0])
-        i_in, j_in = np.argwhere((table == k) & mask)[0]
-        i_out, j_out = np.argwhere((table == k) & ~mask)[0]
-        raise MaskNotInvariantError(
-            f"support mask is not invariant: orbit {k} has entry ({i_in}, {j_in}) inside the mask "
-            f"and ({i_out}, {j_out}) outside it"
-        )
-    keep = inside == sizes
-    new_id = np.where(keep, np.cumsum(keep) - 1, -1).astype(table.dtype)
-    return new_id[table], int(keep.sum())
 
 
 def orbit_table(out_images: np.ndarray, in_images: np.ndarray, dtype=np.int32) -> tuple[np.ndarray, int]:
