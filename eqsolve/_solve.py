@@ -38,7 +38,7 @@ from ._errors import ActionMismatchError, EqsolveError
 from ._group import Action, PermutationGroup, canonical_labels, point_orbit_labels
 from ._memory import require_memory
 from ._perm import inverse
-from ._suborbits import root_rows
+from ._suborbits import precheck, root_rows
 from ._transversal import Transversal
 
 log = logging.getLogger("eqsolve")
@@ -121,6 +121,8 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
     True
     """
     d_out, d_in = out.degree, inp.degree
+    if method in ("auto", "stabilizers") and d_out * d_in > DENSE_SOLVE_ENTRIES:
+        precheck(out, inp)
     tree = Transversal.build(out.images, inp.images)
     roots = tree.roots
     dtype = np.int32 if max(d_out * d_in, 1) < 2**31 - 1 else np.int64
@@ -143,7 +145,9 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
         rows, dim = root_rows(out, inp, roots, sizes, dtype)
     else:
         raise EqsolveError(f"unknown solve method {method!r}; expected 'auto', 'table' or 'stabilizers'")
-    return Basis.compact(rows, tree, dim, tree.root_of(), out=out, inp=inp)
+    same = out.images.shape == inp.images.shape and np.array_equal(out.images, inp.images)
+    in_orbits = tree.root_of() if same else point_orbit_labels(inp.images, d_in)
+    return Basis.compact(rows, tree, dim, tree.root_of(), out=out, inp=inp, in_orbit_index=in_orbits)
 
 
 def _choose_method(out, inp, tree, max_bytes) -> str:

@@ -24,6 +24,7 @@ from ._perm import inverse
 
 _BATCH = 1 << 21  # table entries per vectorised step
 _NUMPY_LAYERS = 2048  # breadth-first layers done in numpy before switching to scipy's BFS
+_SINGLE_SOURCE_ORBITS = 16  # orbits searched one by one before labelling the rest by components
 
 
 def index_dtype(n: int):
@@ -70,37 +71,34 @@ class Transversal:
         gathers = np.array(gathers, dtype=idx_in).reshape(len(gathers), d_in)
         parent = np.full(d_out, -1, dtype=idx_out)
         label = np.full(d_out, -1, dtype=np.int16 if len(gathers) < 2**15 else np.int32)
-        if d_out == 0:
-            return cls(parent, label, gathers)
-        labels = point_orbit_labels(out_images, d_out) if k else np.arange(d_out)
-        roots = np.unique(labels, return_index=True)[1]
-        seen = np.zeros(d_out, dtype=bool)
-        seen[roots] = True
-        frontier = roots.astype(idx_out)
-        layers = [frontier]
-        while True:
-            if len(layers) > _NUMPY_LAYERS:  # a deep tree (long cycles): finish in compiled code
-                tree = cls(parent, label, gathers)
-                _scipy_bfs(tree, tree_out, roots)
-                return tree
-            fresh_layer = []
-            for t, perm in enumerate(tree_out):
-                img = perm[frontier]
-                fresh = ~seen[img]
-                if not fresh.any():
-                    continue
-                img = img[fresh]
-                seen[img] = True
-                parent[img] = frontier[fresh]
-                label[img] = t
-                fresh_layer.append(img.astype(idx_out))
-            if not fresh_layer:
-                break
-            frontier = np.concatenate(fresh_layer)
-            layers.append(frontier)
         tree = cls(parent, label, gathers)
+        if d_out == 0:
+            tree._depth, tree._root_of = np.zeros(0, np.int32), np.zeros(0, np.int64)
+            return tree
+        tree_out = [p.astype(idx_out) for p in tree_out]
+        root_of = np.full(d_out, -1, dtype=np.int64)
+        depth = np.zeros(d_out, dtype=np.int32)
+        layers, n_roots, next_free = [], 0, 0
+        # orbit by orbit from the smallest unreached point; many orbits: one multi-source search
+        while next_free < d_out:
+            if n_roots >= _SINGLE_SOURCE_ORBITS:
+                rest = np.flatnonzero(root_of < 0)
+                labels = point_orbit_labels(out_images, d_out)[rest] if k else rest
+                roots = rest[np.unique(labels, return_index=True)[1]]
+            else:
+                roots = np.array([next_free])
+            root_of[roots] = np.arange(n_roots, n_roots + roots.size)
+            n_roots += roots.size
+            if not _bfs(tree, tree_out, roots.astype(idx_out), root_of, depth, layers):
+                labels = point_orbit_labels(out_images, d_out)  # deep: compiled BFS for everything
+                _scipy_bfs(tree, tree_out, np.unique(labels, return_index=True)[1])
+                tree._depth = tree._root_of = tree._order = None
+                return tree
+            reached = root_of >= 0
+            next_free = int(np.argmin(reached)) if not reached.all() else d_out
+        tree._depth, tree._root_of = depth, root_of
         tree._order = np.concatenate(layers)
-        tree._starts = np.cumsum([0] + [len(x) for x in layers])
+        tree._starts = None  # layers of several searches interleave; recomputed from depth on demand
         return tree
 
     # -- derived arrays (lazy) ------------------------------------------------------------
@@ -111,7 +109,7 @@ class Transversal:
 
     def layers(self) -> tuple[np.ndarray, np.ndarray]:
         """Points in breadth-first order and the start of each depth layer."""
-        if self._order is None:
+        if self._starts is None:
             depth = self.depth()
             self._order = np.argsort(depth, kind="stable").astype(self.parent.dtype)
             self._starts = np.searchsorted(depth[self._order], np.arange(int(depth.max(initial=0)) + 2))
@@ -189,6 +187,34 @@ class Transversal:
         table[roots] = root_rows
         order, starts = self.layers()
         _fill_children(table, order[starts[1]:] if len(starts) > 1 else order[:0], None, self)
+
+
+def _bfs(tree, tree_out, roots, root_of, depth, layers) -> bool:
+    """Layered breadth-first search from ``roots`` in numpy; False if it gets too deep."""
+    parent, label = tree.parent, tree.label
+    frontier = roots
+    layers.append(frontier)
+    level = 0
+    while True:
+        level += 1
+        if level > _NUMPY_LAYERS:
+            return False
+        fresh_layer = []
+        for t, perm in enumerate(tree_out):
+            img = perm[frontier]
+            fresh = root_of[img] < 0
+            if not fresh.any():
+                continue
+            img, src = img[fresh], frontier[fresh]
+            root_of[img] = root_of[src]
+            parent[img] = src
+            label[img] = t
+            depth[img] = level
+            fresh_layer.append(img)
+        if not fresh_layer:
+            return True
+        frontier = np.concatenate(fresh_layer) if len(fresh_layer) > 1 else fresh_layer[0]
+        layers.append(frontier)
 
 
 def _scipy_bfs(tree: "Transversal", tree_out: list, roots: np.ndarray) -> None:
