@@ -22,8 +22,9 @@ The cost is about ``(depth of a shallow tree) x (degree)`` per random element an
 >>> import numpy as np
 >>> from eqsolve import groups
 >>> H = groups.dihedral(5)
->>> root_rows(H.action(), H.action(), np.array([0])).tolist()
-[[0, 1, 2, 2, 1]]
+>>> rows, n = root_rows(H.action(), H.action(), np.array([0]))
+>>> rows.tolist(), n
+([[0, 1, 2, 2, 1]], 3)
 """
 
 from __future__ import annotations
