@@ -145,6 +145,9 @@ class Transversal:
         out = np.empty((idx.size, self.d_in), dtype=root_rows.dtype)
         if idx.size == 0 or self.d_in == 0:
             return out
+        if idx.size == self.d_out and np.array_equal(idx, np.arange(self.d_out)):
+            self.fill(root_rows, out)  # the whole table: one gather per row
+            return out
         depth = self.depth()
         closure = _ancestors(self.parent, idx)
         if closure.size < int(depth[idx].sum()):
