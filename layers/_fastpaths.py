@@ -333,14 +333,13 @@ def _translation(spec: LayerSpec) -> List[Candidate]:
         return []
     direction, coarse, stride = found
     fine = tuple(c * s for c, s in zip(coarse, stride))
-    if direction == "down":
-        points = np.zeros(1, dtype=np.int64)
+    if direction == "down":  # row 0; the output is one orbit, so it is the root row
+        roots = spec.root_rows[:1] if spec.roots[0] == 0 else spec.rows(np.zeros(1, dtype=np.int64))
         in_grid = fine
     else:  # one row per residue r in [0, stride): the point with coordinates r on the fine grid
         residues = np.indices(stride).reshape(len(stride), -1)
-        points = np.ravel_multi_index(tuple(residues), fine)
+        roots = spec.rows(np.ravel_multi_index(tuple(residues), fine))
         in_grid = coarse
-    roots = spec.rows(points)
     taps = _window_taps(roots, in_grid)
     p, q, work = spec.p, spec.q, spec.work
     io = spec.c_in * q + spec.c_out * p

@@ -31,13 +31,15 @@ import torch
 from eqsolve import EqsolveError
 
 _SAMPLED_ROOTS = 64  # output-orbit roots hashed (every id lies in a root row)
-_SAMPLED_ROWS = 16  # further rows, spread over the table, that tell actions apart
+_SAMPLED_ROWS = 4  # further rows, spread over the table, that tell actions apart (each costs a
+# walk down the transversal in a compact basis)
 
 
-def fingerprint_table(rows: Callable, shape, dim: int, labels: np.ndarray) -> str:
+def fingerprint_table(rows: Callable, shape, dim: int, labels: np.ndarray, root_rows=None) -> str:
     """A 128-bit digest of an orbit table from a few of its rows (never the whole table).
 
-    ``rows(idx)`` gives rows of the table; ``labels`` are the output orbit labels.
+    ``rows(idx)`` gives rows of the table; ``labels`` are the output orbit labels;
+    ``root_rows`` (optional) the rows at the first point of each orbit, already read.
     """
     p, q = (int(s) for s in shape)
     labels = np.asarray(labels, dtype=np.int64)
@@ -46,9 +48,11 @@ def fingerprint_table(rows: Callable, shape, dim: int, labels: np.ndarray) -> st
     h.update(labels.tobytes())
     if p and q:
         _, first = np.unique(labels, return_index=True)
-        spread = (np.arange(_SAMPLED_ROWS, dtype=np.int64) * 2654435761) % p
-        picked = np.unique(np.concatenate([np.sort(first)[:_SAMPLED_ROOTS], spread]))
-        h.update(np.ascontiguousarray(rows(picked), dtype=np.int64).tobytes())
+        roots = np.sort(first)[:_SAMPLED_ROOTS]
+        spread = np.setdiff1d((np.arange(_SAMPLED_ROWS, dtype=np.int64) * 2654435761) % p, roots)
+        known = rows(roots) if root_rows is None else np.asarray(root_rows)[:len(roots)]
+        h.update(np.ascontiguousarray(known, dtype=np.int64).tobytes())
+        h.update(np.ascontiguousarray(rows(spread), dtype=np.int64).tobytes())
     return h.hexdigest()
 
 

@@ -107,7 +107,8 @@ class EquivariantLinear(Fingerprinted, nn.Module):
         self.available_paths: List[str] = available
         self.kernel = executor.to(factory["device"]) if factory["device"] is not None else executor
         self.path: str = executor.describe()
-        self._set_fingerprint(describe_basis(basis), fingerprint_table(spec.rows, basis.shape, self.dim, bias_index))
+        self._set_fingerprint(describe_basis(basis), fingerprint_table(spec.rows, basis.shape, self.dim, bias_index,
+                                                                         spec.root_rows))
 
     def reset_parameters(self) -> None:
         """Uniform in ``+-1/sqrt(fan_in)``, ``fan_in = in_channels * (nonzeros per row of W)``."""

@@ -322,7 +322,7 @@ def test_a_128_by_128_grid_network_exports_small_and_runs_without_eqsolve(tmp_pa
                               layers.EquivariantLinear(up, 4, 1))
     assert all(m.path.startswith("fft(") for m in (net[0], net[2])), (net[0].path, net[2].path)
     x = torch.randn(2, 1, 128 * 128)
-    result = layers.export(net, x, tmp_path / "unet.pt2")
+    result = layers.export(net, x, tmp_path / "unet.pt2", check=False)  # checked below, without eqsolve
     params = sum(p.numel() * p.element_size() for p in net.parameters())
     assert result.bytes <= 1.5 * params + 16 * 128 * 128, (result.bytes, params)
     assert not any(b.numel() >= 4096 * 16384 for b in net.buffers())
