@@ -1,0 +1,111 @@
+"""The shape-selection task: data generator, labels, mean-shape baseline, model symmetries."""
+
+import numpy as np
+import pytest
+import torch
+
+from eqsolve import EqsolveError
+from eqsolve.layers import shapes
+
+
+def test_generator_is_deterministic_per_seed():
+    a = shapes.make_sets(6, seed=3, m=32, version="graphs")
+    b = shapes.make_sets(6, seed=3, m=32, version="graphs")
+    c = shapes.make_sets(6, seed=4, m=32, version="graphs")
+    assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y) and np.array_equal(a.order, b.order)
+    assert not torch.equal(a.x, c.x)
+    # set s does not depend on how many sets are drawn
+    longer = shapes.make_sets(9, seed=3, m=32, version="graphs")
+    assert torch.equal(longer.x[:6], a.x)
+
+
+def test_labels_point_at_the_centre_frame():
+    seed, m, frames = 5, 32, 16
+    data = shapes.make_sets(8, seed=seed, m=m, frames=frames)
+    for s in range(8):
+        # replay the generator of set s: the known frame order
+        rng = np.random.default_rng([seed, s])
+        kind = shapes.KINDS[rng.integers(len(shapes.KINDS))]
+        rest, _ = shapes.mesh(kind, m, rng)
+        seq = shapes.sequence(rest, frames, rng, 0.01)
+        start = rng.integers(frames - 7 + 1)
+        assert data.kinds[s] == kind
+        label = int(data.y[s])
+        np.testing.assert_array_equal(data.coords[s, label], seq[start + 3])
+        for i in range(7):  # every element is frame start + order[i] of the sequence
+            np.testing.assert_array_equal(data.coords[s, i], seq[start + data.order[s, i]])
+        assert sorted(data.order[s].tolist()) == list(range(7))
+    # the point-cloud input is the frames' coordinates, as channels
+    np.testing.assert_allclose(data.x.numpy(), np.swapaxes(data.coords, -1, -2), rtol=1e-6, atol=1e-6)
+
+
+def test_meshes_are_triangulations_with_correspondence():
+    for kind in shapes.KINDS:
+        for m in (32, 50):
+            coords, graph = shapes.mesh(kind, m)
+            assert coords.shape == (m, 3) and graph.number_of_nodes() == m
+            # a closed triangulated surface: V - E + F = 2 (sphere) or 0 (torus), F = 2E/3
+            e = graph.number_of_edges()
+            assert m - e + 2 * e // 3 == (0 if kind == "torus" else 2)
+    data = shapes.make_sets(3, seed=0, m=32, version="graphs")
+    m = 32
+    adj = data.x[:, :, :, m:].reshape(3, 7, 3, m, m)
+    # the adjacency part holds the edge vectors x_i - x_j on mesh edges and zero elsewhere
+    pts = torch.as_tensor(np.swapaxes(data.coords, -1, -2), dtype=torch.float32)
+    expected = torch.as_tensor(data.adjacency, dtype=torch.float32)[:, None, None] * (pts[..., :, None] - pts[..., None, :])
+    assert torch.allclose(adj, expected, atol=1e-6)
+
+
+def test_mean_shape_baseline_computed_directly():
+    data = shapes.make_sets(20, seed=1, m=32)
+    direct = []
+    for s in range(20):
+        frames = [data.coords[s, i] for i in range(7)]
+        mean = sum(frames) / 7.0
+        dists = [float(np.sum(np.abs(f - mean))) for f in frames]
+        direct.append(dists.index(min(dists)))
+    assert shapes.mean_shape_choice(data.coords).tolist() == direct
+    assert 0.3 < np.mean(np.array(direct) == data.y.numpy()) <= 1.0  # far above chance (1/7)
+
+
+def _permute_vertices(x, perm, m, version):
+    nodes = x[..., :m][..., perm]
+    if version == "points":
+        return nodes
+    adj = x[..., m:].reshape(*x.shape[:-1], m, m)[..., perm, :][..., :, perm]
+    return torch.cat([nodes, adj.reshape(*x.shape[:-1], m * m)], -1)
+
+
+@pytest.mark.parametrize("version", shapes.VERSIONS)
+def test_models_are_equivariant(version, rng):
+    """Scores permute with the set and are invariant to relabelling the vertices."""
+    m = 32
+    basis = shapes.basis_for(version, m)
+    x = shapes.standardise(shapes.make_sets(2, seed=2, m=m, version=version).x).double()
+    counts = {}
+    for name in shapes.MODELS:
+        # graphs: the widths are not searched (each candidate builds 1056-point layers)
+        net = (shapes.build_model(name, basis, width=4) if version == "points"
+               else shapes._make(name, basis, 4, 3, "mean", "batch" if name != "siamese-ds" else None))
+        net = net.double().eval()
+        counts[name] = shapes.models.count_parameters(net)
+        with torch.no_grad():
+            ref = net(x)
+            for _ in range(1 if version == "graphs" else 2):
+                perm = torch.as_tensor(rng.permutation(m))
+                order = torch.as_tensor(rng.permutation(7))
+                moved = _permute_vertices(x, perm, m, version)[:, order]
+                assert torch.allclose(net(moved), ref[:, order], atol=1e-9, rtol=1e-9), name
+    # matched sizes: every model within 25% of dss-sum (widths are integers: coarse at width 4)
+    assert version == "graphs" or all(abs(c - counts["dss-sum"]) <= 0.25 * counts["dss-sum"] for c in counts.values()), counts
+
+
+def test_bad_arguments():
+    with pytest.raises(EqsolveError, match="mesh size"):
+        shapes.mesh("torus", 33)
+    with pytest.raises(EqsolveError, match="surface"):
+        shapes.mesh("cube", 32)
+    with pytest.raises(EqsolveError, match="version"):
+        shapes.make_sets(2, version="meshes")
+    with pytest.raises(EqsolveError, match="model"):
+        shapes.build_model("pointnet", shapes.basis_for("points", 32))
