@@ -219,9 +219,13 @@ def basis_for(version: str, m: int):
 
 
 def build_model(name: str, basis, width: int = 32, depth: int = 3, pool: str = "mean",
-                norm: Optional[str] = "batch") -> models.SetNet:
+                norm: Optional[str] = "batch", search_basis=None) -> models.SetNet:
     """Model ``name`` of :data:`MODELS`, its width chosen so that its parameter count is the
     closest to that of ``dss-sum`` at ``width`` (the paper compares models of matched size).
+
+    ``search_basis``: a basis with the same parameter structure (dimension and orbits), e.g.
+    :func:`basis_for` at a small ``m``, on which the width search builds its candidates (the
+    counts do not depend on ``m``; building layers on a small basis is quicker).
 
     >>> import torch
     >>> net = build_model("dss-sum", basis_for("points", 32), width=8)
@@ -230,11 +234,11 @@ def build_model(name: str, basis, width: int = 32, depth: int = 3, pool: str = "
     """
     if name not in MODELS:
         raise EqsolveError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
-    make = lambda model, w: _make(model, basis, w, depth, pool, norm)
-    reference = make("dss-sum", width)
+    probe = basis if search_basis is None else search_basis
+    make = lambda model, w: _make(model, probe, w, depth, pool, norm)
     if name == "dss-sum":
-        return reference
-    target = models.count_parameters(reference)
+        return _make(name, basis, width, depth, pool, norm)
+    target = models.count_parameters(make("dss-sum", width))
     step = 2 if name == "dss-aittala" else 1  # aittala concatenates two halves: even widths
     best, best_gap = None, None
     lo, hi = 1, 4 * width
@@ -245,11 +249,10 @@ def build_model(name: str, basis, width: int = 32, depth: int = 3, pool: str = "
         else:
             hi = mid
     for w in (lo, hi):
-        net = make(name, w * step)
-        gap = abs(models.count_parameters(net) - target)
+        gap = abs(models.count_parameters(make(name, w * step)) - target)
         if best is None or gap < best_gap:
-            best, best_gap = net, gap
-    return best
+            best, best_gap = w * step, gap
+    return _make(name, basis, best, depth, pool, norm)
 
 
 def _make(name: str, basis, width: int, depth: int, pool: str, norm=None) -> models.SetNet:
@@ -311,7 +314,7 @@ def run_one(name: str, version: str, preset: str = "small", seed: int = 0, data=
         return {"model": name, "version": version, "seed": seed, "accuracy": acc, "parameters": 0,
                 "seconds": time.perf_counter() - start}
     torch.manual_seed(seed)
-    net = build_model(name, basis_for(version, cfg.m), width=cfg.width)
+    net = build_model(name, basis_for(version, cfg.m), width=cfg.width, search_basis=basis_for(version, 6))
     fit(net, SetData(standardise(train_sets.x), train_sets.y), epochs=cfg.epochs, lr=cfg.lr,
         batch_size=cfg.batch_size, seed=seed)
     acc = evaluate(net, SetData(standardise(test_sets.x), test_sets.y))

@@ -79,25 +79,26 @@ def _permute_vertices(x, perm, m, version):
 @pytest.mark.parametrize("version", shapes.VERSIONS)
 def test_models_are_equivariant(version, rng):
     """Scores permute with the set and are invariant to relabelling the vertices."""
-    m = 32
+    m = 6  # the models do not depend on the data: random inputs on small meshes keep this fast
     basis = shapes.basis_for(version, m)
-    x = shapes.standardise(shapes.make_sets(2, seed=2, m=m, version=version).x).double()
-    counts = {}
+    x = torch.from_numpy(rng.standard_normal((2, 7, 3, basis.shape[1])))
     for name in shapes.MODELS:
-        # graphs: the widths are not searched (each candidate builds 1056-point layers)
-        net = (shapes.build_model(name, basis, width=4) if version == "points"
-               else shapes._make(name, basis, 4, 3, "mean", "batch" if name != "siamese-ds" else None))
-        net = net.double().eval()
-        counts[name] = shapes.models.count_parameters(net)
+        norm = None if name == "siamese-ds" else "batch"
+        net = shapes._make(name, basis, 4, 3, "mean", norm).double().eval()
         with torch.no_grad():
             ref = net(x)
-            for _ in range(1 if version == "graphs" else 2):
+            for _ in range(2):
                 perm = torch.as_tensor(rng.permutation(m))
                 order = torch.as_tensor(rng.permutation(7))
                 moved = _permute_vertices(x, perm, m, version)[:, order]
                 assert torch.allclose(net(moved), ref[:, order], atol=1e-9, rtol=1e-9), name
-    # matched sizes: every model within 25% of dss-sum (widths are integers: coarse at width 4)
-    assert version == "graphs" or all(abs(c - counts["dss-sum"]) <= 0.25 * counts["dss-sum"] for c in counts.values()), counts
+
+
+def test_parameter_counts_are_matched():
+    basis = shapes.basis_for("points", 4)
+    counts = {name: shapes.models.count_parameters(shapes.build_model(name, basis, width=16))
+              for name in shapes.MODELS}
+    assert all(abs(c - counts["dss-sum"]) <= 0.1 * counts["dss-sum"] for c in counts.values()), counts
 
 
 def test_bad_arguments():
