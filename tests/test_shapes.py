@@ -110,3 +110,17 @@ def test_bad_arguments():
         shapes.make_sets(2, version="meshes")
     with pytest.raises(EqsolveError, match="model"):
         shapes.build_model("pointnet", shapes.basis_for("points", 32))
+
+
+def test_registered_task():
+    from eqsolve.layers.train import SetData, Splits, tasks
+    from eqsolve.layers.train import shapes as task_module
+
+    task = tasks.get("shapes")
+    assert task.default_model == "dss-sum" and "graph-siamese-ds" in task.models
+    data = shapes.make_sets(6, seed=0, m=task_module.M, version="graphs")
+    split = SetData(data.x, data.y)
+    splits = Splits(split, split, split)
+    assert task.baseline(splits) == float(np.mean(shapes.mean_shape_choice(data.coords) == data.y.numpy()))
+    net = task.build_model("dss-sum", "small", splits)
+    assert net(data.x).shape == (6, 7)

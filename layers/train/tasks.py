@@ -51,6 +51,7 @@ __all__ = ["Preset", "Splits", "Task", "BUILTIN", "register", "get", "names"]
 #: name -> module defining ``TASK`` (imported lazily: tasks may need extra packages)
 BUILTIN: Dict[str, str] = {
     "signals": "eqsolve.layers.train.signals",
+    "shapes": "eqsolve.layers.train.shapes",
 }
 
 _REGISTERED: Dict[str, "Task"] = {}
