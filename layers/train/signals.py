@@ -87,6 +87,12 @@ MODELS = ("dss-sum", "dss-max", "dss-aittala", "dss-sridhar", "siamese", "siames
 KINDS = ("sine", "square", "sawtooth")
 WIDTHS = {"paper": (160, 160, 80), "small": (16, 16, 8)}
 NORM = {"paper": "batch", "small": "batch"}
+#: parameter counts of the published networks (weights, biases and batch-norm affine
+#: parameters of the layer shapes in the paper's code: DSS 160-160-80 with two convolutions
+#: and two norms per layer, Aittala 160-160-80 on concatenated inputs, Sridhar and Siamese
+#: 220-220-110, Siamese+DS 200-200 then DeepSets 100, DeepSets 1000-1000-500, MLP 840-840-420)
+PAPER_PARAMETERS = {"dss-sum": 3234643, "dss-max": 3234643, "dss-aittala": 3217683, "dss-sridhar": 3048983,
+                    "siamese": 3048983, "siamese-ds": 3022103, "deepsets": 3216503, "mlp": 3165963}
 PRESETS = {
     "small": Preset(epochs=10, batch_size=32, lr=3e-3, note="widths 16-16-8; CPU-sized"),
     "paper": Preset(epochs=40, batch_size=32, lr=1e-3, note="the paper's widths 160-160-80 (~3.2M parameters)"),
@@ -249,14 +255,16 @@ def build(name: str, preset: str = "small", splits: Optional[Splits] = None) -> 
 
 
 def parameter_table(preset: str = "small") -> List[Dict[str, object]]:
-    """Parameter count and width of every model of ``preset`` (and its ratio to DSS(sum))."""
+    """Parameter count and width of every model of ``preset``, its ratio to DSS(sum), and the
+    published network's count (:data:`PAPER_PARAMETERS`) next to it."""
     reference = count_parameters(build("dss-sum", preset))
     rows = []
     for name in MODELS:
         net = build(name, preset)
         count = count_parameters(net)
         width = net.config.get("width", net.config.get("channels"))
-        rows.append({"model": name, "parameters": count, "ratio": round(count / reference, 3), "width": width})
+        rows.append({"model": name, "parameters": count, "ratio": round(count / reference, 3), "width": width,
+                     "paper": PAPER_PARAMETERS[name]})
     return rows
 
 
