@@ -188,3 +188,49 @@ def test_residual_unet_starts_at_the_trivial_predictor():
     net = nets.build("deblur", "dss-max", SIZE, (4, 6), residual=True)
     with torch.no_grad():
         assert torch.allclose(net(data.x), sets.trivial("deblur", data), atol=1e-6)
+
+
+# -- the eqsolve train pipeline ------------------------------------------------------------
+def test_splits_are_deterministic_per_seed_and_split_by_source():
+    a = experiment.make_splits("colors", seed=3, preset="tiny")
+    b = experiment.make_splits("colors", seed=3, preset="tiny")
+    c = experiment.make_splits("colors", seed=4, preset="tiny")
+    for split in ("train", "val", "test"):
+        assert torch.equal(a[split].x, b[split].x)
+    assert not torch.equal(a["train"].x, c["train"].x)
+    assert torch.equal(a["test"].x, c["test"].x)  # one test set for every seed
+    assert set(a["info"]["train_sources"]).isdisjoint(a["info"]["test_sources"])
+
+
+@pytest.mark.parametrize("task", sets.TASKS)
+def test_eqsolve_train_writes_its_files(task, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    import json
+
+    from eqsolve.cli import main
+
+    out = tmp_path / task
+    extra = ["--noise", "occlusion:10"] if task == "quality" else []
+    assert main(["train", task, "--preset", "tiny", "--model", "dss-sum", "siamese-ds", "--out", str(out),
+                 "--threads", "1", "--quiet"] + extra) == 0
+    for name in ("config.json", "results.json", "results.csv", "figure.png"):
+        assert (out / name).is_file(), name
+    for model in ("dss-sum", "siamese-ds"):
+        png = out / "examples" / f"{model}-n16-s0" / "examples.png"
+        assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG"
+    results = json.loads((out / "results.json").read_text())
+    test = experiment.make_splits(task, seed=0, preset="tiny", **({"noise": "occlusion:10"} if extra else {}))["test"]
+    assert results["baseline"] == pytest.approx(experiment.baseline(task, test))
+    assert {c["model"] for c in results["cells"]} == {"dss-sum", "siamese-ds"}
+    config = json.loads((out / "config.json").read_text())
+    assert config.get("options", {}) == ({"noise": "occlusion:10"} if extra else {})
+
+
+def test_eqsolve_train_image_errors(tmp_path, capsys):
+    from eqsolve.cli import main
+
+    assert main(["train", "colors", "--preset", "tiny", "--noise", "gaussian:30", "--out", str(tmp_path / "a")]) == 2
+    assert "no option 'noise'" in capsys.readouterr().err
+    assert main(["train", "quality", "--preset", "tiny", "--noise", "blur:3", "--out", str(tmp_path / "b")]) == 2
+    assert "unknown noise kind" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -6,11 +6,12 @@ Presets (identical protocol for every model of a task):
 ========= ===== ========== ================== ====== ===== ===== ====== ========= ==========
 preset    crop  photo side widths (dss-sum)   train  val   test  epochs batch, lr blur kernel
 ========= ===== ========== ================== ====== ===== ===== ====== ========= ==========
+tiny      16    64         4, 6               16     8     8     1      8, 2e-3   5 x 5
 small     16    64         8, 16, 16          512    64    128   8      16, 2e-3  5 x 5
 paper     64    256        50, 100, 150, 200  20000  1000  1000  50     32, 1e-3  9 x 9
 ========= ===== ========== ================== ====== ===== ===== ====== ========= ==========
 
-``photo side`` is the shorter side the photographs are resized to before cropping: ``small``
+``tiny`` is a smoke test (seconds; the test suite runs it). ``photo side`` is the shorter side the photographs are resized to before cropping: ``small``
 is the ``paper`` setting at a quarter of the resolution (crop / photo side = 1/4 in both), so
 a crop shows the same share of a scene. The other models get widths scaled by one factor
 so that their parameter count matches ``dss-sum`` (:func:`parameter_table`).
@@ -58,6 +59,7 @@ class ImagePreset:
 
 
 PRESETS: Dict[str, ImagePreset] = {
+    "tiny": ImagePreset(16, 64, (4, 6), 16, 8, 8, 1, 8, 2e-3, 5),
     "small": ImagePreset(16, 64, (8, 16, 16), 512, 64, 128, 8, 16, 2e-3, 5),
     "paper": ImagePreset(64, 256, (50, 100, 150, 200), 20000, 1000, 1000, 50, 32, 1e-3, 9),
 }
@@ -69,7 +71,7 @@ SUMMARY = {
 }
 
 __all__ = ["ImagePreset", "PRESETS", "SUMMARY", "make_splits", "build_model", "loss", "metric", "baseline",
-           "write_examples", "parameter_table", "check_preset"]
+           "write_examples", "parameter_table", "check_preset", "COLORS", "QUALITY", "DEBLUR"]
 
 
 def check_preset(preset: str) -> ImagePreset:
@@ -109,8 +111,9 @@ def make_splits(task: str, seed: int = 0, preset: str = "small", train_size: Opt
     return out
 
 
-def build_model(task: str, model: str, preset: str = "small", residual: bool = False) -> torch.nn.Module:
-    """Model ``model`` for ``task`` at the preset's parameter-matched widths."""
+def build_model(task: str, model: str, preset: str = "small", residual: bool = True) -> torch.nn.Module:
+    """Model ``model`` for ``task`` at the preset's parameter-matched widths; the U-nets add the
+    trivial predictor to their output (``residual``, see :class:`nets.UNet`)."""
     p = check_preset(preset)
     widths = nets.matched_widths(_check_task(task), model, p.widths)["widths"] if model != "dss-sum" else p.widths
     return nets.build(task, model, p.size, widths, residual=residual)
@@ -164,3 +167,35 @@ def parameter_table(preset: str = "small") -> List[Dict[str, object]]:
             rows.append({"task": task, "model": model, "widths": m["widths"], "parameters": m["parameters"],
                          "dss_sum_parameters": m["reference_parameters"]})
     return rows
+
+
+# -- the eqsolve train tasks ----------------------------------------------------------------
+def _task(task: str):
+    from ..train import tasks as registry
+
+    def make_data(seed: int = 0, preset: str = "small", test_size: Optional[int] = None, **options):
+        parts = make_splits(task, seed=seed, preset=preset, test_size=test_size, **options)
+        return registry.Splits(parts["train"], parts["val"], parts["test"], parts["info"])
+
+    def build(name: str, preset: str = "small", splits=None):
+        return build_model(task, name, preset)
+
+    presets = {
+        name: registry.Preset(p.epochs, p.batch_size, p.lr, note=f"{p.size} x {p.size} crops, widths {list(p.widths)}",
+                              sizes=(p.train_size,))
+        for name, p in PRESETS.items()
+    }
+    quality = task == "quality"
+    return registry.Task(
+        name=task, summary=SUMMARY[task], make_data=make_data, build_model=build, models=nets.MODELS,
+        loss=loss(task), metric=metric(task), baseline=lambda splits: baseline(task, splits.test),
+        presets=presets, sizes=(PRESETS["small"].train_size,),
+        metric_name="accuracy_percent" if quality else "mae255", higher_is_better=quality,
+        write_examples=lambda model, splits, folder: write_examples(task, model, splits.test, folder),
+        default_model="dss-sum", options={"noise": "gaussian:30"} if quality else {},
+    )
+
+
+COLORS = _task("colors")
+QUALITY = _task("quality")
+DEBLUR = _task("deblur")

@@ -264,8 +264,8 @@ def build(task: str, model: str, size: int, widths: Sequence[int], residual: boo
 
 
 def _count(task: str, model: str, widths: Sequence[int]) -> int:
-    # parameters do not depend on the grid size (kernels are 3 x 3): count on the smallest grid
-    size = 2 ** (len(widths))
+    # parameters do not depend on the grid size once the bottom grid holds a 3 x 3 kernel
+    size = 4 * 2 ** (len(widths) - 1)
     return count_parameters(build(task, model, size, widths))
 
 

@@ -2,7 +2,7 @@
 
 No download: every file is read from the installed ``skimage/data`` folder, and a missing file
 is a clear :class:`eqsolve.EqsolveError` (never a network fetch). Each photograph is resized
-once so that its shorter side is ``SHORT_SIDE`` pixels (the scale of the Places images of the
+(Lanczos) once so that its shorter side is ``SHORT_SIDE`` pixels (the scale of the Places images of the
 paper, 256 x 256), then random crops with random horizontal and vertical flips give volume.
 
 ================ ===================================== ======
@@ -73,7 +73,7 @@ def data_dir() -> str:
 
 @functools.lru_cache(maxsize=None)
 def _load_source(name: str, short_side: int) -> Tuple[np.ndarray, ...]:
-    from skimage import io, transform
+    from PIL import Image  # Pillow: a dependency of scikit-image
 
     root = data_dir()
     out = []
@@ -84,14 +84,15 @@ def _load_source(name: str, short_side: int) -> Tuple[np.ndarray, ...]:
                 f"photograph {filename!r} (source {name!r}) is not shipped in this scikit-image wheel "
                 f"({root}); the image tasks read only files inside the wheel and never download"
             )
-        image = np.asarray(io.imread(path))
-        if image.ndim != 3 or image.shape[2] < 3:
-            raise EqsolveError(f"{filename} is not a colour photograph (shape {image.shape})")
-        image = image[:, :, :3].astype(np.float64) / 255.0
-        scale = short_side / min(image.shape[:2])
-        size = (int(round(image.shape[0] * scale)), int(round(image.shape[1] * scale)))
-        small = transform.resize(image, size, anti_aliasing=scale < 1, order=1, mode="reflect")
-        small = np.clip(small, 0.0, 1.0).astype(np.float32)
+        with Image.open(path) as image:
+            if image.mode not in ("RGB", "RGBA"):
+                raise EqsolveError(f"{filename} is not a colour photograph (mode {image.mode})")
+            image = image.convert("RGB")
+            scale = short_side / min(image.size)
+            size = (int(round(image.size[0] * scale)), int(round(image.size[1] * scale)))
+            # Lanczos resampling filters before it subsamples (no aliasing when shrinking)
+            small = np.asarray(image.resize(size, Image.LANCZOS), dtype=np.float32) / 255.0
+        small = np.ascontiguousarray(small)
         small.setflags(write=False)
         out.append(small)
     return tuple(out)
