@@ -46,6 +46,9 @@ def register(sub) -> None:
     parser.add_argument("--test-size", type=int, metavar="N",
                         help="test sets (signals: 300 as in the paper; e.g. 3000 for tighter error bars)")
     parser.add_argument("--data-seed", type=int, default=0, metavar="SEED", help="seed of the data generator (default 0)")
+    parser.add_argument("--noise", metavar="SPEC",
+                        help="quality: the degradation, gaussian:SIGMA (on 0-255) or occlusion:PERCENT "
+                             "(default gaussian:30)")
     parser.add_argument("--out", metavar="DIR", help="results folder (default results/TASK)")
     parser.add_argument("--resume", metavar="DIR",
                         help="continue the run stored in DIR with its configuration (finished cells are kept)")
@@ -107,15 +110,17 @@ def run(args) -> int:
                 raise EqsolveError(f"{args.resume} holds a run of task {config.get('task')!r}, not {task.name!r}")
             kwargs = {k: config[k] for k in ("models", "sizes", "seeds", "preset", "epochs", "batch_size", "lr",
                                               "val_size", "test_size", "data_seed", "amp", "compile")}
+            kwargs["options"] = config.get("options") or None
             out = args.resume
             resume = True
         else:
             models = args.model or (list(task.models) if args.sweep else None)
-            sizes = args.train_size or (list(task.sizes) if args.sweep else None)
+            sizes = args.train_size or (list(task.check_preset(args.preset).sizes or task.sizes) if args.sweep else None)
             seeds = args.seeds if args.seeds is not None else (5 if args.sweep else 1)
             kwargs = dict(models=models, sizes=sizes, seeds=seeds, preset=args.preset, epochs=args.epochs,
                           batch_size=args.batch_size, lr=args.lr, val_size=args.val_size, test_size=args.test_size,
-                          data_seed=args.data_seed, amp=args.amp, compile=args.compile)
+                          data_seed=args.data_seed, amp=args.amp, compile=args.compile,
+                          options=None if args.noise is None else {"noise": args.noise})
             out = args.out or os.path.join("results", task.name)
             resume = False
         runner.run(task, out=out, device=_local_device(args.device, rank), resume=resume,

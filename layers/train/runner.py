@@ -210,7 +210,8 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
         preset: str = "small", out: str = "results", device="cpu", amp: bool = False, compile: bool = False,
         compile_backend: str = "inductor", epochs: Optional[int] = None, batch_size: Optional[int] = None,
         lr: Optional[float] = None, val_size: Optional[int] = None, test_size: Optional[int] = None,
-        data_seed: int = 0, resume: bool = False, progress: Optional[bool] = None, quiet: bool = False,
+        data_seed: int = 0, options: Optional[Dict[str, str]] = None, resume: bool = False,
+        progress: Optional[bool] = None, quiet: bool = False,
         callback=None, write=print) -> Dict[str, object]:
     """Train every ``(model, size, seed)`` cell of ``task`` and write the results to ``out``.
 
@@ -242,7 +243,8 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
         raise EqsolveError("no model to train")
     for m in models:
         task.check_model(m)
-    sizes = [max(task.sizes)] if sizes is None else _tasks.check_sizes(task, list(sizes))
+    sizes = [max(hyper.sizes or task.sizes)] if sizes is None else _tasks.check_sizes(task, list(sizes))
+    options = _check_options(task, options)
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         if not 1 <= seeds <= MAX_SEEDS:
             raise EqsolveError(f"seeds must be 1 to {MAX_SEEDS}, got {seeds}")
@@ -274,12 +276,14 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
         "protocol": f"Adam; the epoch of best validation {task.metric_name} is scored on the test set",
         "versions": {"eqsolve": eqsolve.__version__, "torch": torch.__version__, "python": platform.python_version()},
     }
+    if options:
+        config["options"] = options
     _prepare_out(out, config, resume)  # every rank checks before any rank writes
     if size > 1:
         import torch.distributed as dist
 
         dist.barrier()
-    splits = _make_splits(task, data_seed, val_size, test_size, preset)
+    splits = _make_splits(task, data_seed, val_size, test_size, preset, options)
     config["data"] = {"train_pool": len(splits.train), "val": len(splits.val), "test": len(splits.test),
                       **{k: v for k, v in splits.info.items() if isinstance(v, (int, float, str, list))}}
     baseline = float(task.baseline(splits))
@@ -346,8 +350,18 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
     return result
 
 
-def _make_splits(task, data_seed, val_size, test_size, preset):
-    kwargs = {"seed": int(data_seed), "preset": preset}
+def _check_options(task, options) -> Dict[str, str]:
+    """The task's ``make_data`` options: its defaults, updated by ``options`` (unknown ones refused)."""
+    given = dict(options or {})
+    unknown = sorted(set(given) - set(task.options))
+    if unknown:
+        known = ", ".join(task.options) or "none"
+        raise EqsolveError(f"task {task.name} has no option {unknown[0]!r} (its options: {known})")
+    return {**dict(task.options), **{k: str(v) for k, v in given.items()}}
+
+
+def _make_splits(task, data_seed, val_size, test_size, preset, options=None):
+    kwargs = {"seed": int(data_seed), "preset": preset, **(options or {})}
     if test_size is not None:
         kwargs["test_size"] = test_size
     splits = task.make_data(**kwargs)

@@ -19,15 +19,18 @@ field              meaning
 ``baseline``       ``baseline(splits) -> float``: the metric of a trivial predictor on the
                    test set (chance for classification), drawn in plots and tables
 ``presets``        ``{preset: Preset(...)}``: epochs, batch size, learning rate, ...
-``sizes``          training-set sizes of ``--sweep``
+``sizes``          training-set sizes of ``--sweep`` (a preset may give its own, ``Preset.sizes``)
 ``metric_name``    e.g. ``"accuracy"``; ``higher_is_better`` picks the best epoch
 ``write_examples`` optional ``write_examples(model, splits, folder) -> [paths]`` (example
                    pictures written next to the results)
 ``default_model``  what ``eqsolve train NAME`` trains without ``--model``
+``options``        extra keyword options of ``make_data`` and their defaults, e.g.
+                   ``{"noise": "gaussian:30"}`` (``eqsolve train quality --noise ...``)
 ================== ======================================================================
 
 Tasks shipped with eqsolve are listed in :data:`BUILTIN` (module path, imported on first
-use; each module defines ``TASK``); :func:`register` adds your own at run time.
+use; each module defines ``TASK``, or ``"module:NAME"`` names the attribute);
+:func:`register` adds your own at run time.
 
 >>> from eqsolve.layers.train import tasks
 >>> "signals" in tasks.names()
@@ -52,6 +55,9 @@ __all__ = ["Preset", "Splits", "Task", "BUILTIN", "register", "get", "names"]
 BUILTIN: Dict[str, str] = {
     "signals": "eqsolve.layers.train.signals",
     "shapes": "eqsolve.layers.train.shapes",
+    "colors": "eqsolve.layers.images.experiment:COLORS",
+    "quality": "eqsolve.layers.images.experiment:QUALITY",
+    "deblur": "eqsolve.layers.images.experiment:DEBLUR",
 }
 
 _REGISTERED: Dict[str, "Task"] = {}
@@ -66,6 +72,7 @@ class Preset:
     lr: float
     weight_decay: float = 0.0
     note: str = ""
+    sizes: Tuple[int, ...] = ()  # training-set sizes of this preset's sweep (default: the task's)
 
 
 @dataclass
@@ -103,6 +110,7 @@ class Task:
     write_examples: Optional[Callable[..., List[str]]] = None
     default_model: Optional[str] = None
     max_train_size: Optional[int] = None
+    options: Mapping[str, str] = field(default_factory=dict)  # extra make_data options -> their defaults
 
     def check_model(self, name: str) -> str:
         if name not in self.models:
@@ -134,10 +142,11 @@ def get(name: str) -> Task:
         return _REGISTERED[name]
     if name not in BUILTIN:
         raise EqsolveError(f"unknown task {name!r}; expected one of {', '.join(names())}")
-    module = importlib.import_module(BUILTIN[name])
-    task = getattr(module, "TASK", None)
+    path, _, attr = BUILTIN[name].partition(":")  # "module" (defines TASK) or "module:NAME"
+    module = importlib.import_module(path)
+    task = getattr(module, attr or "TASK", None)
     if not isinstance(task, Task):
-        raise EqsolveError(f"task module {BUILTIN[name]} defines no TASK")
+        raise EqsolveError(f"task module {path} defines no {attr or 'TASK'}")
     return register(task)
 
 
