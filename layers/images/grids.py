@@ -6,7 +6,7 @@ Three kinds of map, each exactly equivariant to its own translation group:
   support, i.e. a circular ``k x k`` convolution;
 * :func:`down_basis` ``(size)``: from the ``size x size`` grid to the ``size/2 x size/2`` grid, for
   the group ``T = grid_translations((size/2, size/2))`` acting on the coarse grid by shifts of
-  one and on the fine grid by shifts of two; the ``3 x 3`` support around ``2 * (coarse point)``
+  one and on the fine grid by shifts of two (``eqsolve.groups.finer_grid(T, 2)``); the ``3 x 3`` support around ``2 * (coarse point)``
   makes it a stride-2 circular convolution;
 * :func:`up_basis` ``(size)``: the transpose (coarse -> fine), a stride-2 transposed convolution.
 
@@ -29,44 +29,13 @@ import numpy as np
 import eqsolve
 from eqsolve import EqsolveError
 
-__all__ = ["shift_action", "conv_basis", "down_basis", "up_basis", "one_orbit"]
+__all__ = ["conv_basis", "down_basis", "up_basis", "one_orbit"]
 
 
 def _check_size(size, even: bool = False) -> int:
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1 or (even and size % 2):
         raise EqsolveError(f"grid size must be {'an even' if even else 'an'} integer >= {2 if even else 1}, got {size!r}")
     return int(size)
-
-
-def shift_action(group: eqsolve.PermutationGroup, factor: int) -> eqsolve.Action:
-    """The action of ``group = grid_translations(shape)`` on the grid ``shape * factor``, each
-    unit shift moving ``factor`` pixels (row-major points).
-
-    >>> G = eqsolve.groups.grid_translations((2, 2))
-    >>> shift_action(G, 2).degree
-    16
-    """
-    shape = tuple(int(s) for s in group.shape)
-    fine = tuple(s * factor for s in shape)
-    coords = np.indices(fine).reshape(len(fine), -1)
-
-    def image(translation):
-        moved = (coords + factor * np.asarray(translation)[:, None]) % np.array(fine)[:, None]
-        return np.ravel_multi_index(tuple(moved), fine)
-
-    gens = []
-    for axis, side in enumerate(shape):
-        if side > 1:
-            t = np.zeros(len(shape), dtype=np.int64)
-            t[axis] = 1
-            gens.append(image(t))
-
-    def recipe(g):
-        # g moves point 0 to the translation vector itself (row-major coordinates)
-        return image(np.array(np.unravel_index(int(np.asarray(g)[0]), shape)))
-
-    return eqsolve.Action(group, np.array(gens, dtype=np.int64).reshape(len(gens), -1), recipe,
-                          name=f"shifts by {factor} on {'x'.join(map(str, fine))}")
 
 
 def _window(out_pos: np.ndarray, in_pos: np.ndarray, side: int, radius: int) -> np.ndarray:
@@ -98,7 +67,7 @@ def down_basis(size: int) -> eqsolve.Basis:
     size = _check_size(size, even=True)
     coarse = eqsolve.groups.grid_translations((size // 2, size // 2))
     mask = _window(_positions(size // 2, 2), _positions(size, 1), size, 1)
-    return eqsolve.solve(out=coarse.action(), inp=shift_action(coarse, 2), support=mask)
+    return eqsolve.solve(out=coarse.action(), inp=eqsolve.groups.finer_grid(coarse, 2), support=mask)
 
 
 @functools.lru_cache(maxsize=None)
@@ -107,7 +76,7 @@ def up_basis(size: int) -> eqsolve.Basis:
     size = _check_size(size, even=True)
     coarse = eqsolve.groups.grid_translations((size // 2, size // 2))
     mask = _window(_positions(size, 1), _positions(size // 2, 2), size, 1)
-    return eqsolve.solve(out=shift_action(coarse, 2), inp=coarse.action(), support=mask)
+    return eqsolve.solve(out=eqsolve.groups.finer_grid(coarse, 2), inp=coarse.action(), support=mask)
 
 
 def one_orbit(size: int) -> np.ndarray:
