@@ -211,17 +211,18 @@ def test_eqsolve_train_writes_its_files(task, tmp_path, capsys):
 
     out = tmp_path / task
     extra = ["--noise", "occlusion:10"] if task == "quality" else []
-    assert main(["train", task, "--preset", "tiny", "--model", "dss-sum", "siamese-ds", "--out", str(out),
+    models = ["dss-sum", "siamese-ds"] if task == "colors" else ["dss-max"]
+    assert main(["train", task, "--preset", "tiny", "--model", *models, "--out", str(out),
                  "--threads", "1", "--quiet"] + extra) == 0
     for name in ("config.json", "results.json", "results.csv", "figure.png"):
         assert (out / name).is_file(), name
-    for model in ("dss-sum", "siamese-ds"):
+    for model in models:
         png = out / "examples" / f"{model}-n16-s0" / "examples.png"
         assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG"
     results = json.loads((out / "results.json").read_text())
     test = experiment.make_splits(task, seed=0, preset="tiny", **({"noise": "occlusion:10"} if extra else {}))["test"]
     assert results["baseline"] == pytest.approx(experiment.baseline(task, test))
-    assert {c["model"] for c in results["cells"]} == {"dss-sum", "siamese-ds"}
+    assert {c["model"] for c in results["cells"]} == set(models)
     config = json.loads((out / "config.json").read_text())
     assert config.get("options", {}) == ({"noise": "occlusion:10"} if extra else {})
 
@@ -234,3 +235,24 @@ def test_eqsolve_train_image_errors(tmp_path, capsys):
     assert main(["train", "quality", "--preset", "tiny", "--noise", "blur:3", "--out", str(tmp_path / "b")]) == 2
     assert "unknown noise kind" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small"])
+def test_stated_parameter_counts_are_the_built_models_counts(preset):
+    from eqsolve.layers import count_parameters
+
+    for task in sets.TASKS:
+        for model in nets.MODELS:
+            net = experiment.build_model(task, model, preset)
+            assert count_parameters(net) == experiment.PARAMETERS[preset][task][model], (task, model)
+        counts = experiment.PARAMETERS[preset][task]
+        assert max(counts.values()) / min(counts.values()) < 1.1  # matched within 10%
+
+
+@pytest.mark.slow
+def test_tiny_widths_are_the_matched_ones():
+    for task in sets.TASKS:
+        for model in nets.MODELS:
+            found = nets.matched_widths(task, model, experiment.PRESETS["tiny"].widths)
+            assert tuple(found["widths"]) == experiment.WIDTHS["tiny"][task][model]
+            assert found["parameters"] == experiment.PARAMETERS["tiny"][task][model]

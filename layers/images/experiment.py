@@ -64,6 +64,35 @@ PRESETS: Dict[str, ImagePreset] = {
     "paper": ImagePreset(64, 256, (50, 100, 150, 200), 20000, 1000, 1000, 50, 32, 1e-3, 9),
 }
 
+#: Widths of every model, scaled from the preset's dss-sum widths so that the parameter counts
+#: match (computed by :func:`nets.matched_widths`; a test rebuilds the ``tiny`` ones).
+WIDTHS: Dict[str, Dict[str, Dict[str, Tuple[int, ...]]]] = {
+    "tiny": {
+        "colors": {"dss-sum": (4, 6), "dss-max": (4, 6), "dss-aittala": (8, 12), "dss-sridhar": (6, 8), "siamese-ds": (6, 8)},
+        "quality": {"dss-sum": (4, 6), "dss-max": (4, 6), "dss-aittala": (8, 10), "dss-sridhar": (6, 8), "siamese-ds": (6, 8)},
+        "deblur": {"dss-sum": (4, 6), "dss-max": (4, 6), "dss-aittala": (8, 10), "dss-sridhar": (6, 8), "siamese-ds": (6, 8)},
+    },
+    "small": {
+        "colors": {"dss-sum": (8, 16, 16), "dss-max": (8, 16, 16), "dss-aittala": (16, 30, 30), "dss-sridhar": (12, 22, 22), "siamese-ds": (12, 22, 22)},
+        "quality": {"dss-sum": (8, 16, 16), "dss-max": (8, 16, 16), "dss-aittala": (14, 30, 30), "dss-sridhar": (12, 22, 22), "siamese-ds": (12, 22, 22)},
+        "deblur": {"dss-sum": (8, 16, 16), "dss-max": (8, 16, 16), "dss-aittala": (16, 30, 30), "dss-sridhar": (12, 22, 22), "siamese-ds": (12, 22, 22)},
+    },
+}
+
+#: Parameter counts of the models of :data:`WIDTHS` (a test builds every one and counts).
+PARAMETERS: Dict[str, Dict[str, Dict[str, int]]] = {
+    "tiny": {
+        "colors": {"dss-sum": 4253, "dss-max": 4253, "dss-aittala": 4589, "dss-sridhar": 4181, "siamese-ds": 4181},
+        "quality": {"dss-sum": 1847, "dss-max": 1847, "dss-aittala": 1727, "dss-sridhar": 1859, "siamese-ds": 1859},
+        "deblur": {"dss-sum": 4389, "dss-max": 4389, "dss-aittala": 4240, "dss-sridhar": 4511, "siamese-ds": 4511},
+    },
+    "small": {
+        "colors": {"dss-sum": 47259, "dss-max": 47259, "dss-aittala": 44857, "dss-sridhar": 46539, "siamese-ds": 46539},
+        "quality": {"dss-sum": 19185, "dss-max": 19185, "dss-aittala": 19172, "dss-sridhar": 19403, "siamese-ds": 19403},
+        "deblur": {"dss-sum": 47819, "dss-max": 47819, "dss-aittala": 47177, "dss-sridhar": 47847, "siamese-ds": 47847},
+    },
+}
+
 SUMMARY = {
     "colors": "colour-channel matching (Table 3): 6 single-channel images of 2 crops -> their colours",
     "quality": "highest-quality image selection (Table 2): 20 degraded copies -> the best one",
@@ -115,7 +144,9 @@ def build_model(task: str, model: str, preset: str = "small", residual: bool = T
     """Model ``model`` for ``task`` at the preset's parameter-matched widths; the U-nets add the
     trivial predictor to their output (``residual``, see :class:`nets.UNet`)."""
     p = check_preset(preset)
-    widths = nets.matched_widths(_check_task(task), model, p.widths)["widths"] if model != "dss-sum" else p.widths
+    nets._check_model(model)
+    table = WIDTHS.get(preset, {}).get(_check_task(task), {})
+    widths = table.get(model) or nets.matched_widths(task, model, p.widths)["widths"]
     return nets.build(task, model, p.size, widths, residual=residual)
 
 
