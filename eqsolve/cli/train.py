@@ -89,7 +89,7 @@ def run(args) -> int:
         raise EqsolveError("--resume DIR continues DIR: do not pass a different --out")
     if args.resume is not None:
         given = [f"--{k.replace('_', '-')}" for k in ("model", "train_size", "sweep", "seeds", "epochs", "batch_size",
-                                                       "lr", "val_size", "test_size", "amp", "compile")
+                                                       "lr", "val_size", "test_size", "amp", "compile", "noise")
                  if getattr(args, k) not in (None, False)]
         if given or args.preset != "small" or args.data_seed != 0:
             raise EqsolveError(f"--resume DIR continues the run with the options in DIR/config.json; drop "
