@@ -65,7 +65,7 @@ PRESETS: Dict[str, ImagePreset] = {
 }
 
 #: Widths of every model, scaled from the preset's dss-sum widths so that the parameter counts
-#: match (computed by :func:`nets.matched_widths`; a test rebuilds the ``tiny`` ones).
+#: match (computed by :func:`nets.matched_widths`; a slow test re-matches the ``tiny`` ones).
 WIDTHS: Dict[str, Dict[str, Dict[str, Tuple[int, ...]]]] = {
     "tiny": {
         "colors": {"dss-sum": (4, 6), "dss-max": (4, 6), "dss-aittala": (8, 12), "dss-sridhar": (6, 8), "siamese-ds": (6, 8)},
@@ -76,6 +76,11 @@ WIDTHS: Dict[str, Dict[str, Dict[str, Tuple[int, ...]]]] = {
         "colors": {"dss-sum": (8, 16, 16), "dss-max": (8, 16, 16), "dss-aittala": (16, 30, 30), "dss-sridhar": (12, 22, 22), "siamese-ds": (12, 22, 22)},
         "quality": {"dss-sum": (8, 16, 16), "dss-max": (8, 16, 16), "dss-aittala": (14, 30, 30), "dss-sridhar": (12, 22, 22), "siamese-ds": (12, 22, 22)},
         "deblur": {"dss-sum": (8, 16, 16), "dss-max": (8, 16, 16), "dss-aittala": (16, 30, 30), "dss-sridhar": (12, 22, 22), "siamese-ds": (12, 22, 22)},
+    },
+    "paper": {
+        "colors": {"dss-sum": (50, 100, 150, 200), "dss-max": (50, 100, 150, 200), "dss-aittala": (96, 192, 288, 386), "dss-sridhar": (70, 140, 210, 278), "siamese-ds": (70, 140, 210, 278)},
+        "quality": {"dss-sum": (50, 100, 150, 200), "dss-max": (50, 100, 150, 200), "dss-aittala": (92, 182, 274, 366), "dss-sridhar": (68, 136, 206, 274), "siamese-ds": (68, 136, 206, 274)},
+        "deblur": {"dss-sum": (50, 100, 150, 200), "dss-max": (50, 100, 150, 200), "dss-aittala": (96, 192, 288, 382), "dss-sridhar": (70, 140, 210, 278), "siamese-ds": (70, 140, 210, 278)},
     },
 }
 
@@ -90,6 +95,11 @@ PARAMETERS: Dict[str, Dict[str, Dict[str, int]]] = {
         "colors": {"dss-sum": 47259, "dss-max": 47259, "dss-aittala": 44857, "dss-sridhar": 46539, "siamese-ds": 46539},
         "quality": {"dss-sum": 19185, "dss-max": 19185, "dss-aittala": 19172, "dss-sridhar": 19403, "siamese-ds": 19403},
         "deblur": {"dss-sum": 47819, "dss-max": 47819, "dss-aittala": 47177, "dss-sridhar": 47847, "siamese-ds": 47847},
+    },
+    "paper": {
+        "colors": {"dss-sum": 6023303, "dss-max": 6023303, "dss-aittala": 6025196, "dss-sridhar": 6015905, "siamese-ds": 6015905},
+        "quality": {"dss-sum": 2418301, "dss-max": 2418301, "dss-aittala": 2421557, "dss-sridhar": 2416127, "siamese-ds": 2416127},
+        "deblur": {"dss-sum": 6045703, "dss-max": 6045703, "dss-aittala": 6044070, "dss-sridhar": 6060075, "siamese-ds": 6060075},
     },
 }
 
