@@ -2,7 +2,7 @@
 
 Three tables, all measured in one run (issue 2, part 7):
 
-1. Time of ``eqsolve.solve(G, cache=False)`` against the floor: one numpy gather pass
+1. Time of ``eqsolve.solve(G, cache=False).orbit_index`` (the dense table) against the floor: one numpy gather pass
    writing a d x d int32 table, ``np.take(row, index, out=out)`` with a precomputed
    d x d int32 index and a preallocated output, warmed up once so that page faults do
    not count. Both sides take the best of ``--repeats`` runs. Target: ratio <= 3 at
@@ -16,6 +16,10 @@ Three tables, all measured in one run (issue 2, part 7):
    fallback where /proc is missing.) RSS counts every allocation (numpy, scipy's
    compiled code, the allocator's slack), unlike tracemalloc. Target: grid (128, 128)
    under 2.5x its output.
+4. Compact solves (the default form, no dense table) in a fresh process each: time, the
+   compact output (``Basis.nbytes``) and the peak RSS increase, for grids of 2^16, 2^18 and
+   2^20 points and ``sets_of(grid_translations((64, 64)), 20)`` (81,920 points). Targets:
+   grid (1024, 1024) <= 2 s and peak <= 3x its output; the n = 20 image sets <= 10 s.
 3. The literal linear-algebra solve against ``solve`` for C_d, d = 16, 32, 64:
    ``scipy.linalg.null_space`` of the dense stacked system (P(g) (x) P(g) - I), which
    returns a floating-point basis of the solution space, and the rank route of
@@ -104,6 +108,7 @@ def best_of(fn, repeats: int) -> float:
 def time_solve(group, repeats: int) -> float:
     def run():
         basis = eqsolve.solve(group, cache=False)
+        basis.orbit_index  # the dense table, as before the compact form
         del basis
 
     gc.collect()
@@ -150,15 +155,27 @@ try:  # reset the peak to the current RSS (Linux >= 4.0), so that the import pea
 except OSError:
     before, how = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "ru_maxrss increase"
     peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+import time
+start = time.perf_counter()
 basis = eqsolve.solve(group, cache=False)
+dense = sys.argv[3] == "dense"
+output = int(basis.orbit_index.nbytes) if dense else int(basis.nbytes)
+seconds = time.perf_counter() - start
 after = peak()
-print(json.dumps({"peak": after - before, "output": int(basis.orbit_index.nbytes), "dim": basis.dim, "baseline": how}))
+print(json.dumps({"peak": after - before, "output": output, "dim": basis.dim, "baseline": how, "seconds": seconds}))
 """
 
+COMPACT = ["grid_translations((256, 256))", "grid_translations((512, 512))", "grid_translations((1024, 1024))",
+           "sets_of(grid_translations((64, 64)), 20)"]
+COMPACT_QUICK = ["grid_translations((256, 256))", "sets_of(grid_translations((16, 16)), 20)"]
+COMPACT_TIME = {"grid_translations((1024, 1024))": 2.0, "sets_of(grid_translations((64, 64)), 20)": 10.0}
+COMPACT_MEMORY = {"grid_translations((1024, 1024))": 3.0}
 
-def measure_memory(expr: str) -> dict:
-    """Peak RSS increase of one solve, in a fresh interpreter."""
-    result = subprocess.run([sys.executable, "-c", MEMORY_PROBE, expr, str(ROOT)],
+
+def measure_memory(expr: str, form: str = "dense") -> dict:
+    """Peak RSS increase (and time) of one solve, in a fresh interpreter; ``form`` "dense" asks
+    for ``orbit_index`` and measures against it, "compact" against ``Basis.nbytes``."""
+    result = subprocess.run([sys.executable, "-c", MEMORY_PROBE, expr, str(ROOT), form],
                             capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -261,6 +278,29 @@ def main(argv=None) -> int:
     print(f"2. peak memory of one solve (peak RSS increase in a fresh process) against its int32 output, "
           f"target < {MEMORY_TARGET}x for grid_translations((128, 128))")
     print_table(["group", "output", "peak", "ratio", "target"], rows)
+
+    # 4. compact solves (the default form) at d = 2^16, 2^18, 2^20 and the n = 20 image sets
+    rows = []
+    record["compact"] = []
+    for expr in (COMPACT_QUICK if args.quick else COMPACT):
+        m = measure_memory(expr, "compact")
+        ratio = m["peak"] / m["output"]
+        verdicts = []
+        if not args.quick and expr in COMPACT_TIME:
+            ok = m["seconds"] <= COMPACT_TIME[expr]
+            failures += not ok
+            verdicts.append(f"<= {COMPACT_TIME[expr]:.0f} s {'PASS' if ok else 'FAIL'}")
+        if not args.quick and expr in COMPACT_MEMORY:
+            ok = ratio <= COMPACT_MEMORY[expr]
+            failures += not ok
+            verdicts.append(f"<= {COMPACT_MEMORY[expr]:.0f}x {'PASS' if ok else 'FAIL'}")
+        d = make_group(expr).degree
+        rows.append([expr, d, m["dim"], fmt_s(m["seconds"]), f"{m['output'] / 2**20:.1f} MiB",
+                     f"{m['peak'] / 2**20:.1f} MiB", f"{ratio:.2f}x", "; ".join(verdicts) or "(no target)"])
+        record["compact"].append({"group": expr, "d": d, **m, "ratio": ratio})
+    print("4. compact solve (root rows + Schreier forest, no d x d table) in a fresh process: time, output "
+          "(Basis.nbytes), peak RSS increase")
+    print_table(["group", "d", "E", "solve", "output", "peak", "ratio", "target"], rows)
 
     # 3. literal nullspace against solve
     rows = []

@@ -400,6 +400,53 @@ def dss_structure(table, h_table, n: int):
     return kinds * e
 
 
+def dss_structure_rows(basis, h_table, n: int):
+    """:func:`dss_structure` on the compact form: only the rows of the solver's table at the
+    roots of the output orbits of S_n x H (one per orbit, all in block 0).
+
+    Both the solver's table and the DSS pattern are invariant under S_n x H, and an invariant
+    table is determined by its rows at one point of each output orbit (every other row is a
+    gather along the Schreier forest); so equal root rows, with one consistent relabelling,
+    mean equal tables. Cost: (output orbits) x n d entries.
+
+    >>> import eqsolve
+    >>> H = eqsolve.groups.cyclic(3)
+    >>> dss_structure_rows(eqsolve.solve(eqsolve.groups.sets_of(H, 4)), eqsolve.solve(H).orbit_index, 4)
+    6
+    """
+    B = np.asarray(h_table, dtype=np.int64)
+    n = _positive(n, "n")
+    d = B.shape[0]
+    if basis.shape != (n * d, n * d):
+        return f"mismatch: the basis has shape {basis.shape}, expected ({n * d}, {n * d}) for n = {n}, d = {d}"
+    if d == 0:
+        return 0
+    e = int(B.max()) + 1
+    kinds = 2 if n >= 2 else 1
+    mapping = np.full(kinds * e, -1, dtype=np.int64)
+    roots = np.asarray(basis.roots)
+    if np.any(roots >= d):
+        return "mismatch: an output orbit of S_n x H misses the first element's block"
+    for r, row in zip(roots.tolist(), basis.root_rows):
+        blocks = np.asarray(row, dtype=np.int64).reshape(n, d)
+        for kind in range(kinds):
+            want = B[r] + kind * e
+            got = blocks[0] if kind == 0 else blocks[1]
+            known = mapping[want] >= 0
+            if np.any(mapping[want][known] != got[known]):
+                return f"mismatch: row {r}, block {kind}: one B_k meets several orbits of S_n x H"
+            mapping[want[~known]] = got[~known]
+            if not np.array_equal(mapping[want], got):
+                return f"mismatch: row {r}, block {kind} is finer than H's table"
+        if n >= 2 and np.any(blocks[1:] != blocks[1]):
+            return f"mismatch: row {r}: the off-diagonal blocks differ"
+    if np.any(mapping < 0) or len(np.unique(mapping)) != kinds * e:
+        return "mismatch: two DSS basis matrices lie in one orbit of S_n x H (the table is coarser)"
+    if basis.dim != kinds * e:
+        return f"mismatch: S_n x H has {basis.dim} orbits on pairs, the DSS form has {kinds * e} basis matrices"
+    return kinds * e
+
+
 def dss_matrices(h_table, n: int) -> np.ndarray:
     """The DSS basis as a dense ``(count, n d, n d)`` int8 array: I_n (x) B_k for each k,
     then (11^T - I_n) (x) B_k (omitted for n = 1, where it is zero)."""
@@ -487,10 +534,11 @@ def _dss(work: Work, subject: Subject, n: int, G: PermutationGroup, e_h, h_metho
     with Timer() as t:
         def structural():
             basis_g = work.table(rho_g, rho_g)
-            return dss_structure(basis_g.orbit_index, work.table_h(rho), n)
+            return dss_structure_rows(basis_g, work.table_h(rho), n)
 
         full = attempt("structure of orbit_index", structural, comps, skipped,
-                       note="the solver's table of S_n x H, block by block, against I_n (x) B_k and (11^T - I_n) (x) B_k")
+                       note="the solver's table of S_n x H (compact form: its rows at the output-orbit roots, "
+                            "which determine it), block by block, against I_n (x) B_k and (11^T - I_n) (x) B_k")
         attempt("factorised structure", lambda: factorised_structure(G, n, work.table_h(rho)),
                 comps, skipped, note="G's generators act as (sigma, 1) or (1, h): orbits on pairs = (orbits of the "
                                      "sigmas on [n]^2, solved) x (orbits of the hs on [d]^2, solved)")

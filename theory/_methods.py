@@ -102,10 +102,14 @@ class Work:
         key = self.key(out, inp)
         if key in self._dims and (not keep_table or self._table_key == key):
             return self._dims[key]
-        need = out.degree * inp.degree * 4
+        from eqsolve._group import point_orbit_labels
+
+        # the solver keeps the compact form: one row per output orbit (plus O(d) for the forest)
+        n_rows = int(point_orbit_labels(out.images, out.degree).max(initial=-1)) + 1
+        need = n_rows * inp.degree * 4 + 64 * (out.degree + inp.degree)
         if need > self.limits.max_bytes:
             raise Skip(
-                f"the {out.degree} x {inp.degree} orbit table would need {_bytes(need)}, above the "
+                f"the compact form ({n_rows} rows of {inp.degree} ids) would need {_bytes(need)}, above the "
                 f"limit {_bytes(self.limits.max_bytes)} (raise max_bytes= / --max-memory)"
             )
         if keep_table:
