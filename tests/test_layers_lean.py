@@ -330,3 +330,17 @@ def test_a_128_by_128_grid_network_exports_small_and_runs_without_eqsolve(tmp_pa
     make_cases("unet", net, [(x,), (torch.randn(3, 1, 128 * 128),)], cases)
     report = run_without_eqsolve(tmp_path, {"unet": tmp_path / "unet.pt2"}, cases)
     assert max(report["unet"]) <= 1e-4
+
+
+@pytest.mark.parametrize("name", list(FAST) + ["up3 4x4/2x2"])
+def test_compact_and_dense_bases_give_identical_layers(name, rng):
+    compact = CASES.get(name) or FAST[name]
+    dense = eqsolve.Basis(np.array(compact.orbit_index), compact.dim, compact.bias_index, out=compact.out,
+                          inp=compact.inp, in_orbit_index=compact.in_orbit_index)
+    x = torch.from_numpy(rng.standard_normal((3, 2, compact.shape[1])))
+    for path in layers.EquivariantLinear(compact, 2, 3).available_paths:
+        a = layers.EquivariantLinear(compact, 2, 3, path=path).double()
+        b = layers.EquivariantLinear(dense, 2, 3, path=path).double()
+        assert a.path == b.path
+        b.load_state_dict(a.state_dict())  # one fingerprint for both forms
+        assert torch.equal(a(x), b(x)), path
