@@ -133,7 +133,7 @@ def deepsets(task: str, in_channels: int, d: int, width: int = 256, depth: int =
     n_classes, out_channels = _task_sizes(task, n_classes, out_channels)
     sizes = [in_channels * d] + [width] * depth
     stages: List[nn.Module] = [FlattenElements()]
-    stages += [DeepSetsBlock(sizes[i], sizes[i + 1], reduce=reduce) for i in range(depth)]
+    stages += [DeepSetsBlock(sizes[i], sizes[i + 1], aggregation=reduce) for i in range(depth)]
     if task == "invariant":
         stages += [SetReduce(pool), MLP([width, width, n_classes])]
     elif task == "selection":

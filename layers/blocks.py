@@ -42,7 +42,7 @@ from torch import nn
 import eqsolve
 from eqsolve import EqsolveError
 
-from ._checks import check_channels, check_choice
+from ._checks import check_channels, check_choice, renamed
 from .dss import DSSLinear
 from .linear import EquivariantLinear
 from .norm import EquivariantBatchNorm, SetNorm
@@ -214,12 +214,14 @@ class OrbitPool(nn.Module):
     """Pool each orbit of points and flatten: ``(batch, n, c, d) -> (batch, n, c * n_orbits)``.
 
     ``basis``: the basis of the layer that produced the features (its output orbits are
-    pooled) or 1-D orbit labels. ``reduce``: ``"sum"``, ``"mean"`` or ``"max"``.
+    pooled) or 1-D orbit labels. ``aggregation``: ``"sum"``, ``"mean"`` or ``"max"``
+    (``reduce=`` is its deprecated name).
     """
 
-    def __init__(self, basis, channels: int, reduce: str = "mean"):
+    def __init__(self, basis, channels: int, aggregation: Optional[str] = None, *, reduce: Optional[str] = None):
         super().__init__()
-        self.pool = InvariantPool(output_orbits(basis), reduce=reduce)
+        aggregation = renamed(aggregation, reduce, "aggregation", "reduce", "mean", "OrbitPool")
+        self.pool = InvariantPool(output_orbits(basis), aggregation=aggregation)
         self.features = int(channels) * self.pool.n_orbits
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -227,17 +229,19 @@ class OrbitPool(nn.Module):
 
 
 class SetReduce(nn.Module):
-    """Sum / mean / max over the real elements: ``(batch, n, ...) -> (batch, ...)``."""
+    """Sum / mean / max over the real elements: ``(batch, n, ...) -> (batch, ...)``
+    (``aggregation``; ``reduce=`` is its deprecated name)."""
 
-    def __init__(self, reduce: str = "mean"):
+    def __init__(self, aggregation: Optional[str] = None, *, reduce: Optional[str] = None):
         super().__init__()
-        self.reduce = check_choice(reduce, REDUCTIONS, "set reduction")
+        aggregation = renamed(aggregation, reduce, "aggregation", "reduce", "mean", "SetReduce")
+        self.aggregation = check_choice(aggregation, REDUCTIONS, "set aggregation")
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return set_reduce(x, mask, self.reduce)
+        return set_reduce(x, mask, self.aggregation)
 
     def extra_repr(self) -> str:
-        return f"reduce={self.reduce!r}"
+        return f"aggregation={self.aggregation!r}"
 
 
 class MLP(nn.Module):
@@ -311,17 +315,18 @@ class DeepSetsBlock(nn.Module):
 
     ``(batch, n, f_in) -> (batch, n, f_out)``; padded elements stay 0."""
 
-    def __init__(self, in_features: int, out_features: int, reduce: str = "sum", activation: bool = True,
-                 norm: Optional[str] = None):
+    def __init__(self, in_features: int, out_features: int, aggregation: Optional[str] = None,
+                 activation: bool = True, norm: Optional[str] = None, *, reduce: Optional[str] = None):
         super().__init__()
+        aggregation = renamed(aggregation, reduce, "aggregation", "reduce", "sum", "DeepSetsBlock")
         self.single = nn.Linear(in_features, out_features)
         self.shared = nn.Linear(in_features, out_features, bias=False)
-        self.reduce = check_choice(reduce, REDUCTIONS, "reduce")
+        self.aggregation = check_choice(aggregation, REDUCTIONS, "aggregation")
         self.norm = None if norm is None else FeatureNorm(out_features, norm)
         self.activation = bool(activation)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        pooled = set_reduce(x, mask, self.reduce)
+        pooled = set_reduce(x, mask, self.aggregation)
         y = zero_padded(self.single(x) + self.shared(pooled).unsqueeze(1), mask)
         norm = self.norm
         if norm is not None:

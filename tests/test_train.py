@@ -333,3 +333,19 @@ def test_model_registry_builds_every_name_with_factory_arguments():
         layers.build("resnet", B)
     net = layers.models.network(B, [1, 4, 4], norm="batch", dtype=torch.float64)
     assert next(net.parameters()).dtype == torch.float64
+
+
+def test_blocks_take_aggregation_and_warn_on_reduce():
+    from eqsolve.layers.blocks import DeepSetsBlock, OrbitPool, SetReduce
+
+    B = eqsolve.solve(eqsolve.groups.cyclic(4))
+    x = torch.randn(2, 3, 5)
+    assert torch.equal(SetReduce("max")(x), x.amax(1))
+    with pytest.warns(DeprecationWarning):
+        old = SetReduce(reduce="max")
+    assert old.aggregation == "max"
+    with pytest.warns(DeprecationWarning):
+        assert DeepSetsBlock(5, 2, reduce="max").aggregation == "max"
+    assert OrbitPool(B, 2, "sum")(torch.ones(1, 3, 2, 4)).tolist() == [[[4.0, 4.0]] * 3]
+    with pytest.raises(EqsolveError, match="not both"):
+        OrbitPool(B, 2, "sum", reduce="sum")
