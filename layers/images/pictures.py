@@ -112,7 +112,7 @@ def write_grid(task: str, data, prediction: torch.Tensor, path: str, trivial: Op
     rows, labels, size = _layout(task, data, prediction, trivial, count)
     image = _rows_to_image(rows, size)
     image = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-    label_px = 170
+    label_px = 200
     dpi = 100
     fig = plt.figure(figsize=((image.shape[1] + label_px) / dpi, (image.shape[0] + 24) / dpi), dpi=dpi)
     ax = fig.add_axes([label_px / (image.shape[1] + label_px), 0, image.shape[1] / (image.shape[1] + label_px),
