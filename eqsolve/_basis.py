@@ -54,6 +54,7 @@ class Basis:
     def __init__(self, orbit_index, dim, bias_index, out=None, inp=None, seconds=0.0, in_orbit_index=None):
         table = _readonly(orbit_index)
         self._table = table
+        self._spare = None
         self._root_rows = None
         self._tree = None
         self._shape = (int(table.shape[0]), int(table.shape[1]))
@@ -65,6 +66,7 @@ class Basis:
         """A basis from its rows at the output roots and a :class:`~eqsolve._transversal.Transversal`."""
         self = cls.__new__(cls)
         self._table = None
+        self._spare = None  # a dense table the solver built anyway (see _solve.keep_spare)
         self._root_rows = _readonly(root_rows)
         self._tree = tree
         self._shape = (int(tree.d_out), int(tree.d_in))
@@ -145,7 +147,8 @@ class Basis:
     def orbit_index(self) -> np.ndarray:
         """The dense ``(d_out, d_in)`` table, built on first access (one gather per row)."""
         if self._table is None:
-            self._table = _readonly(self._build_table())
+            spare, self._spare = self._spare, None
+            self._table = _readonly(spare if spare is not None else self._build_table())
         return self._table
 
     def _build_table(self) -> np.ndarray:
@@ -161,7 +164,9 @@ class Basis:
 
     def _dense(self) -> np.ndarray:
         """The table: the stored one, or a fresh temporary (not kept)."""
-        return self._table if self._table is not None else self._build_table()
+        if self._table is not None:
+            return self._table
+        return self._spare if self._spare is not None else self._build_table()
 
     def __repr__(self) -> str:
         return f"Basis(dim={self.dim}, shape={self.shape})"

@@ -50,6 +50,7 @@ _BATCH_ELEMENTS = 1 << 21  # rows per vectorised batch ~ this many table entries
 _SEED_NODES = 32  # Schreier generators computed explicitly before the sweep
 SMALL_TABLE = 1 << 20  # up to this many entries the root rows come from the dense table
 DENSE_SOLVE_ENTRIES = 1 << 26  # ... and up to this many when the stabilizers are large
+SPARE_TABLE_BYTES = 64 << 20  # the table path's table is kept (for one basis) up to this size
 
 
 def solve(
@@ -137,7 +138,6 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
         )
         table, dim = orbit_table(out.images, inp.images, dtype)
         rows = np.array(table[roots]) if d_in else np.empty((roots.size, 0), dtype)
-        del table
     elif method == "stabilizers":
         require_memory(compact, f"solving for the compact form ({roots.size} output orbits x {d_in} input points)",
                        max_bytes)
@@ -147,7 +147,30 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
         raise EqsolveError(f"unknown solve method {method!r}; expected 'auto', 'table' or 'stabilizers'")
     same = out.images.shape == inp.images.shape and np.array_equal(out.images, inp.images)
     in_orbits = tree.root_of() if same else point_orbit_labels(inp.images, d_in)
-    return Basis.compact(rows, tree, dim, tree.root_of(), out=out, inp=inp, in_orbit_index=in_orbits)
+    basis = Basis.compact(rows, tree, dim, tree.root_of(), out=out, inp=inp, in_orbit_index=in_orbits)
+    if method == "table" and table.nbytes <= SPARE_TABLE_BYTES:
+        keep_spare(basis, table)
+    return basis
+
+
+_SPARE: list = []  # weak reference to the one basis holding a spare table
+
+
+def keep_spare(basis: Basis, table: np.ndarray) -> None:
+    """Let ``basis`` keep the dense table the table path built anyway, until the next solve.
+
+    Asking for ``orbit_index`` right after ``solve`` (the dense use) then costs nothing
+    extra; at most one such table (<= ``SPARE_TABLE_BYTES``) is held at a time, by the
+    most recent basis, so compact bases do not accumulate dense tables.
+    """
+    import weakref
+
+    if _SPARE:
+        previous = _SPARE.pop()()
+        if previous is not None:
+            previous._spare = None
+    basis._spare = table
+    _SPARE.append(weakref.ref(basis))
 
 
 def _choose_method(out, inp, tree, max_bytes) -> str:
