@@ -116,8 +116,8 @@ class _Bottleneck(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
-        self.first = DeepSetsBlock(channels, channels, reduce="max")
-        self.second = DeepSetsBlock(channels, channels, reduce="max")
+        self.first = DeepSetsBlock(channels, channels, aggregation="max")
+        self.second = DeepSetsBlock(channels, channels, aggregation="max")
 
     def vector(self, x: torch.Tensor) -> torch.Tensor:
         return self.second(self.first(x.mean(-1)))
