@@ -26,7 +26,8 @@ A stabilizer-chain search, never an enumeration of the group:
    Aut(graph) (the Schreier–Sims counting argument).
 
 Edge direction, self-loops and edge multiplicities (multigraphs) are
-respected; node and edge attributes are ignored.
+respected; node colours, when given, are kept (a colour class is mapped to
+itself); edge attributes are ignored.
 
 >>> import networkx as nx
 >>> gens = automorphism_generators(nx.cycle_graph(5))
@@ -47,13 +48,16 @@ from ._errors import EqsolveError
 __all__ = ["automorphism_generators"]
 
 
-def automorphism_generators(graph) -> list[np.ndarray]:
+def automorphism_generators(graph, colours=None) -> list[np.ndarray]:
     """Generators of Aut(graph) as array forms on the positions of ``list(graph)``.
 
     Parameters
     ----------
     graph:
         A networkx ``Graph``, ``DiGraph``, ``MultiGraph`` or ``MultiDiGraph``.
+    colours:
+        Optional integer colour class of each node (in ``list(graph)`` order); only
+        automorphisms that keep every node's colour are generated.
 
     Returns
     -------
@@ -76,13 +80,14 @@ def automorphism_generators(graph) -> list[np.ndarray]:
     """
     if not isinstance(graph, (nx.Graph, nx.DiGraph)):
         raise EqsolveError(f"automorphisms expects a networkx graph, got {type(graph).__name__}: {graph!r:.80}")
-    return _Search(graph).run()
+    return _Search(graph, colours).run()
 
 
 class _Search:
-    def __init__(self, graph):
+    def __init__(self, graph, colours=None):
         nodes = list(graph)
         self.n = n = len(nodes)
+        self.colours = np.zeros(n, dtype=np.int64) if colours is None else np.asarray(colours, dtype=np.int64)
         position = {v: i for i, v in enumerate(nodes)}
         self.directed = graph.is_directed()
         # multiplicity of each ordered pair (both orders for undirected graphs)
@@ -107,6 +112,7 @@ class _Search:
         rng = np.random.default_rng(0x5EED)
         self.weights = rng.integers(1, 2**63, size=max(n, 1) + 1, dtype=np.uint64) | np.uint64(1)
         self.base_colour = _rank_rows(np.stack([
+            self.colours.astype(np.float64),
             np.bincount(self.src, minlength=n), np.bincount(self.src, weights=self.m.astype(float), minlength=n),
             np.bincount(self.dst, minlength=n), np.bincount(self.dst, weights=self.m.astype(float), minlength=n),
             np.array(self.loop, dtype=np.float64),
@@ -127,10 +133,11 @@ class _Search:
             o = frozenset((u, m) for u, m in out[v].items() if u != v)
             i = frozenset((u, m) for u, m in inc[v].items() if u != v)
             # false twins: equal neighbourhoods, not adjacent
-            classes.setdefault(("open", o, i, loop[v]), []).append(v)
+            colour = int(self.colours[v])
+            classes.setdefault(("open", o, i, loop[v], colour), []).append(v)
             # true twins: adjacent both ways with the same multiplicity m, equal closed neighbourhoods
             for m in {m for u, m in out[v].items() if u != v and inc[v].get(u) == m}:
-                classes.setdefault(("closed", m, o | {(v, m)}, i | {(v, m)}, loop[v]), []).append(v)
+                classes.setdefault(("closed", m, o | {(v, m)}, i | {(v, m)}, loop[v], colour), []).append(v)
         gens, seen = [], set()
         for members in classes.values():
             for a, b in zip(members, members[1:]):

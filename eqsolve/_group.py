@@ -41,10 +41,20 @@ class PermutationGroup:
     [(0, 1), (2,)]
     """
 
-    def __init__(self, generators: Iterable = (), degree: int | None = None):
+    __slots__ = ("_degree", "_generators", "_chain", "_order", "_log2_order", "_sampler", "_member", "_name",
+                 "_shape", "_nodes", "_node_to_point")
+
+    def __init__(self, generators: Iterable = (), degree: int | None = None, *, name: str | None = None,
+                 order: "int | Callable[[], int] | None" = None,
+                 log2_order: "Callable[[], float] | None" = None,
+                 sampler: "Callable[[np.random.Generator], np.ndarray] | None" = None,
+                 member: "Callable[[np.ndarray], bool] | None" = None,
+                 shape: "tuple[int, ...] | None" = None, nodes: "Sequence | None" = None):
         if degree is not None:
             degree = _check_degree(degree)
         gens = _as_generator_list(generators)
+        if degree is None:
+            degree = _sympy_degree(gens)  # sympy pads permutations of different sizes to the largest
         arrays = _to_arrays(gens, degree)
         if degree is None:
             if not arrays:
@@ -52,22 +62,76 @@ class PermutationGroup:
             degree = len(arrays[0])
         for index, arr in enumerate(arrays):
             if len(arr) != degree:
-                first = len(arrays[0]) if degree is None else degree
                 raise DegreeMismatchError(
                     f"generators of different degrees: generator {index} has degree {len(arr)}, "
-                    f"expected {first}"
+                    f"expected {degree}"
                 )
-        self._degree = degree
         table = np.array(arrays, dtype=np.int64).reshape(len(arrays), degree)
         table.setflags(write=False)
-        self._generators = table
-        self._chain = None
-        self._known_order: int | None = None
-        self._order_fn: Callable[[], int] | None = None
-        self._log2_order_fn: Callable[[], float] | None = None
-        self._sampler: Callable[[np.random.Generator], np.ndarray] | None = None
-        self._member: Callable[[np.ndarray], bool] | None = None
-        self.name: str | None = None
+        if nodes is not None:
+            nodes = tuple(nodes)
+            if len(nodes) != degree:
+                raise DegreeMismatchError(f"nodes= names {len(nodes)} nodes for a group on {degree} points")
+        if shape is not None:
+            shape = tuple(int(s) for s in shape)
+            if math.prod(shape) != degree:
+                raise DegreeMismatchError(f"shape={shape} has {math.prod(shape)} points, the group has {degree}")
+        set_ = object.__setattr__
+        set_(self, "_degree", degree)
+        set_(self, "_generators", table)
+        set_(self, "_chain", None)
+        set_(self, "_order", order)
+        set_(self, "_log2_order", log2_order)
+        set_(self, "_sampler", sampler)
+        set_(self, "_member", member)
+        set_(self, "_name", name)
+        set_(self, "_shape", shape)
+        set_(self, "_nodes", nodes)
+        set_(self, "_node_to_point", None if nodes is None else {v: i for i, v in enumerate(nodes)})
+
+    def __setattr__(self, key, value):
+        raise AttributeError(f"PermutationGroup is immutable: cannot set {key!r} "
+                             "(pass name=, order=, log2_order=, sampler=, member=, shape=, nodes= to the constructor)")
+
+    # -- facts given at construction -----------------------------------------
+    @property
+    def name(self) -> str | None:
+        """The group's name (``"cyclic(8)"``) when it was built by name, else None."""
+        return self._name
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """Grid shape of a translation group (points in row-major order), else None."""
+        return self._shape
+
+    @property
+    def nodes(self) -> tuple | None:
+        """For a graph's automorphism group: ``nodes[i]`` is the graph node of point ``i``."""
+        return self._nodes
+
+    @property
+    def node_to_point(self) -> dict | None:
+        """For a graph's automorphism group: the point of each graph node (inverse of :attr:`nodes`).
+
+        >>> import networkx as nx
+        >>> from eqsolve import groups
+        >>> groups.automorphisms(nx.path_graph(["a", "b", "c"])).node_to_point
+        {'a': 0, 'b': 1, 'c': 2}
+        """
+        return None if self._node_to_point is None else dict(self._node_to_point)
+
+    def __mul__(self, other: "PermutationGroup") -> "PermutationGroup":
+        """``H * K``: the direct product on the disjoint union of the points (H's first).
+
+        >>> from eqsolve import groups
+        >>> (groups.cyclic(3) * groups.symmetric(2)).order()
+        6
+        """
+        if not isinstance(other, PermutationGroup):
+            return NotImplemented
+        from .groups import direct_product
+
+        return direct_product(self, other)
 
     # -- construction -----------------------------------------------------
     @classmethod
@@ -114,6 +178,8 @@ class PermutationGroup:
         return self._generators.shape[0]
 
     def __repr__(self) -> str:
+        if self._name is not None:
+            return self._name
         return f"PermutationGroup.parse({str(self)!r}, degree={self.degree})"
 
     def __str__(self) -> str:
@@ -142,7 +208,7 @@ class PermutationGroup:
         if self._chain is None:
             from ._chain import stabilizer_chain
 
-            self._chain = stabilizer_chain(self._generators, self._degree)
+            object.__setattr__(self, "_chain", stabilizer_chain(self._generators, self._degree))
         return self._chain
 
     def order(self) -> int:
@@ -151,7 +217,7 @@ class PermutationGroup:
         Refused (:class:`ProblemTooLargeError`) above ``ORDER_MAX_BITS`` bits (about 315,000
         digits, S_d for d above about 75,000), where the integer alone takes minutes.
         """
-        if self._known_order is None:
+        if not isinstance(self._order, int):
             bits = self.log2_order()
             if bits > ORDER_MAX_BITS:
                 from ._errors import ProblemTooLargeError
@@ -161,8 +227,10 @@ class PermutationGroup:
                     f"({bits:.3g} bits), above the {ORDER_MAX_BITS} bits eqsolve computes exactly; "
                     "use log2_order() for its size"
                 )
-            self._known_order = int(self._order_fn() if self._order_fn else self.chain.order)
-        return self._known_order
+            if not isinstance(self._order, int):  # log2_order() may have computed it
+                value = self._order() if callable(self._order) else self.chain.order
+                object.__setattr__(self, "_order", int(value))
+        return self._order
 
     def log2_order(self) -> float:
         """log2 of the group order, without building a huge integer.
@@ -171,13 +239,13 @@ class PermutationGroup:
         >>> round(eqsolve.groups.symmetric(10**6).log2_order())
         18488885
         """
-        if self._known_order is not None:
-            return math.log2(self._known_order)
-        if self._log2_order_fn is not None:
-            return float(self._log2_order_fn())
-        if self._order_fn is not None:  # cheap by construction when no log2 formula is given
-            self._known_order = int(self._order_fn())
-            return math.log2(self._known_order)
+        if isinstance(self._order, int):
+            return math.log2(self._order)
+        if self._log2_order is not None:
+            return float(self._log2_order())
+        if callable(self._order):  # cheap by construction when no log2 formula is given
+            object.__setattr__(self, "_order", int(self._order()))
+            return math.log2(self._order)
         return float(self.chain.log2_order)
 
     def orbits(self) -> list[tuple[int, ...]]:
@@ -399,30 +467,46 @@ def _check_degree(degree) -> int:
     return int(degree)
 
 
+def _is_sympy(obj, name: str) -> bool:
+    """``obj`` is a sympy object of class ``name``, without importing sympy (it is slow to import)."""
+    return type(obj).__module__.startswith("sympy.") and any(c.__name__ == name for c in type(obj).__mro__)
+
+
 def _as_generator_list(generators) -> list:
     if isinstance(generators, str):
         raise EqsolveError(
             f"generators given as one string {generators!r}: use PermutationGroup.parse(...) "
             "or a list of cycle strings"
         )
-    try:
-        from sympy.combinatorics import PermutationGroup as SympyGroup
-
-        if isinstance(generators, SympyGroup):
-            return list(generators.generators)
-    except ImportError:  # pragma: no cover - sympy is a dependency
-        pass
+    if _is_sympy(generators, "PermutationGroup"):
+        return list(generators.generators)
+    if _is_sympy(generators, "Permutation"):
+        raise EqsolveError(f"generators must be a list: write PermutationGroup([{generators!r}])")
     if isinstance(generators, np.ndarray) and generators.ndim == 2:
         return list(generators)
     try:
-        return list(generators)
+        gens = list(generators)
     except TypeError:
         raise EqsolveError(f"generators must be a list, got {type(generators).__name__}: {generators!r}") from None
+    if gens and all(isinstance(g, (int, np.integer)) and not isinstance(g, bool) for g in gens):
+        shown = "[" + ", ".join(str(int(g)) for g in gens[:12]) + (", ..." if len(gens) > 12 else "") + "]"
+        raise EqsolveError(
+            f"generators must be a list of permutations, got one flat list of points {shown}: "
+            f"write PermutationGroup([{shown}]) for the group generated by that one permutation"
+        )
+    return gens
+
+
+def _sympy_degree(gens: list) -> int | None:
+    """Largest size among sympy permutations (sympy pads the smaller ones), or None."""
+    sizes = [g.size for g in gens if _is_sympy(g, "Permutation")]
+    if not sizes:
+        return None
+    others = [len(g) for g in gens if not _is_sympy(g, "Permutation") and not isinstance(g, str) and hasattr(g, "__len__")]
+    return max(sizes + others)
 
 
 def _to_arrays(gens: list, degree: int | None, label: str = "generator") -> list[np.ndarray]:
-    from sympy.combinatorics import Permutation
-
     # cycle strings need a degree: use the given one, else the largest point + 1 over all of them
     if degree is None:
         sizes = []
@@ -430,7 +514,7 @@ def _to_arrays(gens: list, degree: int | None, label: str = "generator") -> list
             if isinstance(g, str):
                 pts = [p for gen in parse_cycles(g) for c in gen for p in c]
                 sizes.append(max(pts) + 1 if pts else 0)
-            elif isinstance(g, Permutation):
+            elif _is_sympy(g, "Permutation"):
                 sizes.append(g.size)
             else:
                 sizes.append(len(g) if hasattr(g, "__len__") else 0)
@@ -447,7 +531,7 @@ def _to_arrays(gens: list, degree: int | None, label: str = "generator") -> list
             d = degree if degree is not None else _check_degree(max(
                 [p for gen in cycle_lists for c in gen for p in c], default=-1) + 1)
             arrays.append(cycles_to_array(cycle_lists[0] if cycle_lists else [], d))
-        elif isinstance(g, Permutation):
+        elif _is_sympy(g, "Permutation"):
             arr = list(g.array_form)
             if degree is not None and len(arr) < degree:
                 arr += list(range(len(arr), degree))

@@ -18,13 +18,13 @@ from typing import Sequence
 import numpy as np
 
 from ._errors import EqsolveError
-from ._group import MAX_POINTS, Action, PermutationGroup, product_images
-from ._perm import parity
+from ._group import MAX_POINTS, Action, PermutationGroup
+from ._perm import parity, product_images
 
 __all__ = [
     "trivial", "cyclic", "dihedral", "symmetric", "alternating", "grid_translations",
     "direct_product", "product_action", "sets_of", "wreath", "automorphisms", "subsets",
-    "from_name", "finer_grid",
+    "from_name", "finer_grid", "read_graph", "named_help", "NAMED",
 ]
 
 
@@ -44,14 +44,9 @@ def _room(degree: int, ngens: int, what: str) -> None:
     require_memory(8 * (max(ngens, 1) + 3) * degree, f"the {ngens} generator(s) of {what} on {degree} points")
 
 
-def _named(gens, degree: int, name: str, order=None, sampler=None, member=None, log2=None) -> PermutationGroup:
-    group = PermutationGroup(gens, degree=degree)
-    group.name = name
-    group._order_fn = order
-    group._log2_order_fn = log2
-    group._sampler = sampler
-    group._member = member
-    return group
+def _named(gens, degree: int, name: str, order=None, sampler=None, member=None, log2=None, **facts) -> PermutationGroup:
+    return PermutationGroup(gens, degree=degree, name=name, order=order, log2_order=log2, sampler=sampler,
+                            member=member, **facts)
 
 
 def trivial(d: int) -> PermutationGroup:
@@ -183,9 +178,7 @@ def grid_translations(shape: Sequence[int] | int) -> PermutationGroup:
         moved = coords + np.array([rng.integers(s) for s in shape])[:, None]
         return np.ravel_multi_index(tuple(moved % np.array(shape)[:, None]), shape)
 
-    group = _named(gens, d, f"grid_translations({shape})", order=lambda: d, sampler=sample)
-    group.shape = shape
-    return group
+    return _named(gens, d, f"grid_translations({shape})", order=d, sampler=sample, shape=shape)
 
 
 def direct_product(*factors: PermutationGroup) -> PermutationGroup:
@@ -217,7 +210,7 @@ def direct_product(*factors: PermutationGroup) -> PermutationGroup:
                   log2=lambda: sum(f.log2_order() for f in factors))
 
 
-def product_action(*factors: PermutationGroup) -> PermutationGroup:
+def product_action(*factors: PermutationGroup, name: str | None = None) -> PermutationGroup:
     """H1 x H2 x ... acting coordinatewise on [d1] x [d2] x ... (row-major).
 
     >>> product_action(symmetric(3), symmetric(2)).degree
@@ -236,7 +229,7 @@ def product_action(*factors: PermutationGroup) -> PermutationGroup:
         return _coordinatewise([f.random_element(rng) for f in factors])
 
     faithful = all(s > 0 for s in sizes)
-    return _named(gens, degree, "product_action(" + ", ".join(_label(f) for f in factors) + ")",
+    return _named(gens, degree, name or "product_action(" + ", ".join(_label(f) for f in factors) + ")",
                   order=(lambda: math.prod(f.order() for f in factors)) if faithful else None, sampler=sample if faithful else None,
                   log2=(lambda: sum(f.log2_order() for f in factors)) if faithful else None)
 
@@ -257,9 +250,7 @@ def sets_of(H: PermutationGroup, n: int) -> PermutationGroup:
     n = _size(n, "set size n", 1)
     (H,) = _check_groups((H,), "sets_of")
     _room(n * H.degree, H.ngens + 2, f"sets of {n} elements of {_label(H)}")
-    group = product_action(symmetric(n), H)
-    group.name = f"sets_of({_label(H)}, {n})"
-    return group
+    return product_action(symmetric(n), H, name=f"sets_of({_label(H)}, {n})")
 
 
 def wreath(H: PermutationGroup, n: int) -> PermutationGroup:
@@ -306,71 +297,228 @@ def subsets(H: PermutationGroup, k: int) -> PermutationGroup:
     return _named(rho.images, rho.degree, f"subsets({_label(H)}, {k})", sampler=sampler)
 
 
-def automorphisms(graph) -> PermutationGroup:
-    """Automorphism group of a networkx graph, on its nodes in ``list(graph)`` order."""
+def automorphisms(graph, node_match=None, node_attr=None) -> PermutationGroup:
+    """Automorphism group of a networkx graph; point ``i`` is node ``list(graph)[i]``.
+
+    The group's :attr:`~eqsolve.PermutationGroup.nodes` (point -> node) and
+    :attr:`~eqsolve.PermutationGroup.node_to_point` (node -> point) record the map.
+    Node colours are respected as networkx's isomorphism matchers respect them: give
+    ``node_attr`` (an attribute name, or a list of names) or ``node_match(attrs_u,
+    attrs_v) -> bool`` (an equivalence on node attribute dicts); only automorphisms that
+    map every node to an equal one are kept. Edge attributes are ignored.
+
+    >>> import networkx as nx
+    >>> P = nx.path_graph(3)
+    >>> automorphisms(P).order()
+    2
+    >>> nx.set_node_attributes(P, {0: "red", 1: "blue", 2: "blue"}, "colour")
+    >>> automorphisms(P, node_attr="colour").order()   # the ends differ now
+    1
+    """
     from ._automorphisms import automorphism_generators
 
-    nodes = list(graph)
-    gens = automorphism_generators(graph)
-    group = _named(gens, len(nodes), f"automorphisms({type(graph).__name__} on {len(nodes)} nodes)")
-    group.nodes = nodes
-    return group
+    if node_match is not None and node_attr is not None:
+        raise EqsolveError("give node_match= or node_attr=, not both")
+    nodes = list(graph) if hasattr(graph, "nodes") else []
+    colours = _node_colours(graph, nodes, node_match, node_attr)
+    gens = automorphism_generators(graph, colours)
+    kind = f"{type(graph).__name__} on {len(nodes)} nodes" + (", coloured" if colours is not None else "")
+    return _named(gens, len(nodes), f"automorphisms({kind})", nodes=nodes)
+
+
+def _node_colours(graph, nodes, node_match, node_attr):
+    """Colour class of each node (first-seen numbering), or None without colours."""
+    if node_match is None and node_attr is None:
+        return None
+    if node_attr is not None:
+        names = [node_attr] if isinstance(node_attr, str) else list(node_attr)
+        missing = [(v, a) for v in nodes for a in names if a not in graph.nodes[v]]
+        if missing and len(missing) == len(nodes) * len(names):
+            raise EqsolveError(f"no node has the attribute(s) {names}; node attributes are e.g. "
+                               f"{sorted(graph.nodes[nodes[0]]) if nodes else []}")
+        keys = [tuple(repr(graph.nodes[v].get(a)) for a in names) for v in nodes]
+        index: dict = {}
+        return [index.setdefault(k, len(index)) for k in keys]
+    if not callable(node_match):
+        raise EqsolveError(f"node_match must be a function of two attribute dicts, got {node_match!r}")
+    representatives: list = []
+    colours = []
+    for v in nodes:
+        attrs = graph.nodes[v]
+        for c, rep in enumerate(representatives):
+            if node_match(attrs, rep):
+                colours.append(c)
+                break
+        else:
+            colours.append(len(representatives))
+            representatives.append(attrs)
+    return colours
+
+
+def read_graph(path):
+    """A graph from a file: GraphML (``.graphml``) or an edge list (one ``u v`` pair a line,
+    ``#`` comments; nodes that are integers are read as integers).
+
+    Raises :class:`~eqsolve.EqsolveError` naming the file when it cannot be read.
+    """
+    import os
+
+    import networkx as nx
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise EqsolveError(f"graph file {path!r} does not exist (or is not a regular file)")
+    try:
+        if path.lower().endswith((".graphml", ".xml")):
+            return nx.read_graphml(path)
+        graph = nx.read_edgelist(path, nodetype=_node_type(path), data=False)
+    except EqsolveError:
+        raise
+    except Exception as err:  # networkx raises many kinds for a malformed file
+        raise EqsolveError(f"cannot read the graph file {path!r}: {err}") from None
+    return graph
+
+
+def _node_type(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        tokens = [t for line in f for t in line.split("#", 1)[0].split()[:2]]
+    return int if tokens and all(t.lstrip("-").isdigit() for t in tokens) else str
+
+
+# -- named groups: one registry for from_name, its error text and the CLI's help ----------
+
+
+class NamedKind:
+    """One kind of named group: its syntax, what it means, and how to build it from the text
+    after ``kind:`` (``build(arg, inner, number)``: ``inner(text)`` reads a nested name,
+    ``number(text)`` an integer field)."""
+
+    def __init__(self, syntax: str, meaning: str, build):
+        self.syntax, self.meaning, self.build = syntax, meaning, build
+
+    def __repr__(self) -> str:
+        return f"NamedKind({self.syntax!r})"
+
+
+NAMED: dict[str, NamedKind] = {}
+NAME_MAX_CHARS = 4096
+NAME_MAX_DEPTH = 16
+HYPERCUBE_MAX = 7  # Q_7: 128 vertices, |Aut| = 645120, found in about a second; Q_10 takes minutes
+
+
+def _kind(syntax: str, meaning: str):
+    def register(build):
+        NAMED[syntax.split(":", 1)[0]] = NamedKind(syntax, meaning, build)
+        return build
+    return register
+
+
+for _name, _build, _meaning in (
+    ("trivial", trivial, "N points, no symmetry"),
+    ("cyclic", cyclic, "cyclic shifts of N points"),
+    ("dihedral", dihedral, "rotations and reflections of an N-gon"),
+    ("symmetric", symmetric, "all permutations of N points"),
+    ("alternating", alternating, "even permutations of N points"),
+):
+    _kind(f"{_name}:N", _meaning)(lambda arg, inner, number, _build=_build: _build(number(arg)))
+
+
+@_kind("grid:HxW[xD...]", "cyclic translations of a grid, row-major")
+def _grid(arg, inner, number):
+    return grid_translations(tuple(number(s) for s in arg.lower().split("x")))
+
+
+@_kind("sets:NAME:N", "sets of N elements: S_N x H on [N] x [d]")
+def _sets(arg, inner, number):
+    group, _, n = arg.rpartition(":")
+    n = number(n)
+    return sets_of(inner(group), n)
+
+
+@_kind("wreath:NAME:N", "H wr S_N: each element its own h, and reordering")
+def _wreath(arg, inner, number):
+    group, _, n = arg.rpartition(":")
+    n = number(n)
+    return wreath(inner(group), n)
+
+
+@_kind("subsets:NAME:K", "H on the K-subsets of its points (subsets:N:K = S_N)")
+def _subsets(arg, inner, number):
+    group, _, k = arg.rpartition(":")
+    k = number(k)
+    H = symmetric(number(group)) if _DIGITS.fullmatch(group) else inner(group)
+    return subsets(H, k)
+
+
+@_kind("product:NAME,NAME,...", "coordinatewise on [d1] x [d2] x ...")
+def _product(arg, inner, number):
+    return product_action(*[inner(p) for p in arg.split(",")])
+
+
+@_kind("direct:NAME,NAME,...", "direct product on the disjoint union (H * K)")
+def _direct(arg, inner, number):
+    return direct_product(*[inner(p) for p in arg.split(",")])
+
+
+@_kind("hypercube:K", f"automorphisms of the K-dimensional cube graph (K <= {HYPERCUBE_MAX})")
+def _hypercube(arg, inner, number):
+    import networkx as nx
+
+    from ._budget import require_at_most
+
+    k = _size(number(arg), "hypercube dimension")
+    require_at_most(k, HYPERCUBE_MAX, f"the dimension of hypercube:{k}",
+                    "use automorphisms() on a graph of your own for larger cubes")
+    return automorphisms(nx.hypercube_graph(k))
+
+
+@_kind("graph:FILE", "automorphisms of a graph file (edge list, or .graphml)")
+def _graph(arg, inner, number):
+    return automorphisms(read_graph(arg))
+
+
+def named_help(width: int = 24) -> str:
+    """The named-group kinds, one per line (for --help texts).
+
+    >>> print(named_help().splitlines()[1])
+    cyclic:N                cyclic shifts of N points
+    """
+    return "\n".join(f"{k.syntax:<{width}}{k.meaning}" for k in NAMED.values())
 
 
 def from_name(spec: str) -> PermutationGroup:
-    """Parse the CLI's ``--group`` names: ``cyclic:100``, ``dihedral:8``, ``symmetric:5``,
-    ``alternating:5``, ``trivial:3``, ``grid:64x64``, ``sets:cyclic:5:4``
-    (S_4 x C_5), ``wreath:cyclic:3:4``, ``subsets:6:2`` (S_6 on 2-subsets),
-    ``product:symmetric:3,cyclic:4`` and ``hypercube:3`` (automorphisms of the 3-cube).
+    """A group from its name, as the CLI's ``--group`` takes it: ``cyclic:100``,
+    ``grid:64x64``, ``sets:cyclic:5:4`` (S_4 x C_5), ``subsets:dihedral:6:2`` and the
+    other kinds of :data:`NAMED` (``print(groups.named_help())`` lists them). Names are
+    bounded: at most 4096 characters, nested at most 16 deep, numbers of at most 18
+    ASCII digits.
 
     >>> from_name("grid:4x4").degree
     16
+    >>> from_name("subsets:cyclic:5:2").degree
+    10
     """
     if isinstance(spec, str) and len(spec) > NAME_MAX_CHARS:
         raise EqsolveError(f"group name of {len(spec)} characters (at most {NAME_MAX_CHARS}): {spec[:40]!r}...")
     return _from_name(spec, 0)
 
 
-NAME_MAX_CHARS = 4096
-NAME_MAX_DEPTH = 16
-HYPERCUBE_MAX = 7  # Q_7: 128 vertices, |Aut| = 645120, found in about a second; Q_10 takes minutes
+def _known() -> str:
+    return ", ".join(k.syntax for k in NAMED.values())
 
 
 def _from_name(spec, depth: int) -> PermutationGroup:
     if not isinstance(spec, str) or ":" not in spec:
-        raise EqsolveError(f"group name must look like 'cyclic:8' or 'grid:64x64', got {spec!r}; see --help")
+        shown = spec if not isinstance(spec, str) or len(spec) <= 80 else spec[:80] + "..."
+        raise EqsolveError(f"group name must look like 'cyclic:8' or 'grid:64x64', got {shown!r}; "
+                           f"known kinds: {_known()}")
     if depth > NAME_MAX_DEPTH:
         raise EqsolveError(f"group name nested more than {NAME_MAX_DEPTH} levels deep")
     kind, _, arg = spec.partition(":")
-    kind = kind.strip().lower()
-    inner = lambda text: _from_name(text, depth + 1)
-    number = lambda text: _number(text, spec)
-    if kind in _SIMPLE:
-        return _SIMPLE[kind](number(arg))
-    if kind == "grid":
-        return grid_translations(tuple(number(s) for s in arg.lower().split("x")))
-    if kind in ("sets", "wreath"):
-        group, _, n = arg.rpartition(":")
-        n = number(n)
-        return (sets_of if kind == "sets" else wreath)(inner(group), n)
-    if kind == "subsets":
-        n, _, k = arg.partition(":")
-        return subsets(symmetric(number(n)), number(k))
-    if kind in ("product", "direct"):
-        parts = [inner(p) for p in arg.split(",")]
-        return (product_action if kind == "product" else direct_product)(*parts)
-    if kind == "hypercube":
-        import networkx as nx
-
-        from ._budget import require_at_most
-
-        k = _size(number(arg), "hypercube dimension")
-        require_at_most(k, HYPERCUBE_MAX, f"the dimension of hypercube:{k}",
-                        "use automorphisms() on a graph of your own for larger cubes")
-        return automorphisms(nx.hypercube_graph(k))
-    raise EqsolveError(
-        f"unknown group kind {kind!r} in {spec[:80]!r}; known: {', '.join(sorted(_SIMPLE) + ['grid', 'sets', 'wreath', 'subsets', 'product', 'direct', 'hypercube'])}"
-    )
+    entry = NAMED.get(kind.strip().lower())
+    if entry is None:
+        raise EqsolveError(f"unknown group kind {kind[:40]!r} in {spec[:80]!r}; known: {_known()}")
+    return entry.build(arg, lambda text: _from_name(text, depth + 1), lambda text: _number(text, spec))
 
 
 _DIGITS = re.compile(r"\s*([+-]?[0-9]{1,18})\s*", flags=re.ASCII)
@@ -384,9 +532,6 @@ def _number(text: str, spec: str) -> int:
         raise EqsolveError(f"cannot read group name {spec[:80]!r}: {shown!r} is not a number "
                            "(ASCII digits, at most 18 of them)")
     return int(match.group(1))
-
-
-_SIMPLE = {"trivial": trivial, "cyclic": cyclic, "dihedral": dihedral, "symmetric": symmetric, "alternating": alternating}
 
 
 def _check_groups(factors, what):

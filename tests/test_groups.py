@@ -230,7 +230,14 @@ def test_string_forms_round_trip(make):
     H = make()
     assert eqsolve.PermutationGroup.parse(str(H), degree=H.degree) == H
     assert eqsolve.PermutationGroup.from_gap(H.to_gap(), degree=H.degree) == H
-    assert eval(repr(H), {"PermutationGroup": eqsolve.PermutationGroup}) == H
+    # a named group's repr is its name, which rebuilds it from eqsolve.groups
+    unnamed = eqsolve.PermutationGroup(H.generators, degree=H.degree)
+    assert eval(repr(unnamed), {"PermutationGroup": eqsolve.PermutationGroup}) == H
+    if H.name is None:
+        return
+    assert repr(H) == H.name and len(repr(H)) < 80
+    if not H.name.startswith("automorphisms"):  # a graph is not part of the name
+        assert eval(repr(H), {**vars(groups), "PermutationGroup": eqsolve.PermutationGroup}) == H
 
 
 def test_from_gap_variants():

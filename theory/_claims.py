@@ -64,8 +64,7 @@ def as_subject(H, what: str = "H") -> Subject:
     if isinstance(H, PermutationGroup):
         return Subject(H.action(), H, _label(H))
     if isinstance(H, Action):
-        image = PermutationGroup(H.images, degree=H.degree)
-        image.name = f"{_label(H.group)} on {H.name}"
+        image = PermutationGroup(H.images, degree=H.degree, name=f"{_label(H.group)} on {H.name}")
         return Subject(H, image, image.name)
     raise EqsolveError(
         f"{what} must be an eqsolve.PermutationGroup or an Action (e.g. H.action().tensor(2)), "
@@ -862,31 +861,59 @@ def _bell(work: Work, r: int, m: int) -> ClaimResult:
 # -- everything -------------------------------------------------------------------------
 
 
+# The claims checked for one group H and set size n, in order: the one sequence that
+# ``verify`` and the paper suite iterate. Each entry: (key, claim results for (work, subject,
+# n, c_in, c_out)).
+CLAIMS = (
+    ("lemma1", lambda work, s, n, c_in, c_out: [_lemma1(work, s.action, s.action, s.label)]),
+    ("symmetric", lambda work, s, n, c_in, c_out: [_symmetric(work, n)]),
+    ("theorem1", lambda work, s, n, c_in, c_out: _theorem1(work, s, n)),
+    ("generalizations", lambda work, s, n, c_in, c_out: _generalizations(work, s, n, c_in, c_out)),
+    ("wreath", lambda work, s, n, c_in, c_out: [_wreath(work, s, n)]),
+    ("products", lambda work, s, n, c_in, c_out: [_products(work, [s, s])]),
+)
+
+
+def check_claims(work: Work, subject: Subject, n: int, c_in: int, c_out: int, leave_out=(), bar=None) -> Results:
+    """Every claim of :data:`CLAIMS` except the keys in ``leave_out``, for one subject;
+    ``bar`` (a progress bar) advances by one per entry."""
+    unknown = set(leave_out) - {key for key, _ in CLAIMS}
+    if unknown:
+        raise EqsolveError(f"unknown claim(s) {sorted(unknown)}; known: {', '.join(k for k, _ in CLAIMS)}")
+    results = Results()
+    for key, run in CLAIMS:
+        if key in leave_out:
+            continue
+        if bar is not None:
+            bar.set_postfix_str(key)
+        results.extend(run(work, subject, n, c_in, c_out))
+        if bar is not None:
+            bar.update(1)
+    return results
+
+
 def verify(H, n: int, in_channels: int = 1, out_channels: int = 1, *, wreath: bool = True,
-           products: bool = True, limits: Limits | None = None, **options) -> Results:
+           products: bool = True, limits: Limits | None = None, progress: bool | None = None,
+           **options) -> Results:
     """Every claim for one group H and set size n: Lemma 1, E(S_n), Theorem 1 (dimension and
     DSS form), the four generalizations with channels, the wreath product and the product
-    H x H.
+    H x H. ``progress``: a bar on stderr (default: when stderr is a terminal).
 
     >>> from eqsolve import groups
     >>> results = verify(groups.dihedral(5), 4, 2, 3)
     >>> results.agree, len(results)
     (True, 10)
     """
+    from eqsolve._progress import progress as bar_for
+
     n = _positive(n, "n")
     c_in = _positive(in_channels, "in_channels")
     c_out = _positive(out_channels, "out_channels")
     subject = as_subject(H)
     work = _work(limits, options)
-    results = Results()
-    results.append(_lemma1(work, subject.action, subject.action, subject.label))
-    results.append(_symmetric(work, n))
-    results.extend(_theorem1(work, subject, n))
-    results.extend(_generalizations(work, subject, n, c_in, c_out))
-    if wreath:
-        results.append(_wreath(work, subject, n))
-    if products:
-        results.append(_products(work, [subject, subject]))
+    leave_out = {key for key, keep in (("wreath", wreath), ("products", products)) if not keep}
+    with bar_for(total=len(CLAIMS) - len(leave_out), desc="verify", enabled=progress, unit="claim") as bar:
+        results = check_claims(work, subject, n, c_in, c_out, leave_out, bar)
     work.release()
     return results
 
