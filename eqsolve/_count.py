@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._errors import EqsolveError, ProblemTooLargeError
+from ._format import abbreviate
 
 METHODS = ("auto", "burnside", "orbits", "nullspace", "montecarlo")
 BURNSIDE_MAX_ELEMENTS = 10**6  # group elements enumerated by the literal formula
@@ -44,12 +45,14 @@ class CountResult:
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        value = self.value
-        if isinstance(value, Fraction):
-            value = str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-        elif isinstance(value, int):
-            value = str(value)
-        out = {"method": self.method, "value": value, "exact": self.exact, "seconds": self.seconds}
+        """JSON-ready, keys as the attribute names (exact integers below 2^53 as numbers).
+
+        >>> CountResult("burnside", Fraction(7, 1), True, 0.5).to_dict()
+        {'method': 'burnside', 'value': 7, 'exact': True, 'seconds': 0.5}
+        """
+        from ._format import json_value
+
+        out = {"method": self.method, "value": json_value(self.value), "exact": self.exact, "seconds": self.seconds}
         if self.interval is not None:
             out["interval"] = list(self.interval)
         if self.note:
@@ -141,13 +144,6 @@ def _burnside_fits(order: int, points: int, max_elements: int) -> bool:
     return order <= max_elements and order * points <= work_limit
 
 
-def _big(n: int) -> str:
-    """Decimal string of ``n``, or ``about 10^k`` when it has thousands of digits."""
-    if n.bit_length() <= 10_000:
-        return str(n)
-    return f"about 10^{int(n.bit_length() * math.log10(2))}"
-
-
 def _about(log2: float) -> str:
     return f"about 10^{int(log2 * math.log10(2))}"
 
@@ -167,7 +163,7 @@ def burnside(out, inp, max_elements: int = BURNSIDE_MAX_ELEMENTS) -> Fraction:
     order = group.order() if log2 <= 64 else 1 << 64  # only compared with the limits below
     if not _burnside_fits(order, d_out + d_in, max_elements):
         raise ProblemTooLargeError(
-            f"the Burnside sum would enumerate {_big(order) if log2 <= 64 else _about(log2)} group elements "
+            f"the Burnside sum would enumerate {abbreviate(order) if log2 <= 64 else _about(log2)} group elements "
             f"on {d_out + d_in} points "
             f"(limit {max_elements} elements, {BURNSIDE_MAX_WORK} element-points); raise max_elements= "
             "or use method='orbits' or 'montecarlo'"

@@ -367,8 +367,8 @@ def test_export_errors(tmp_path, monkeypatch):
 # -- CLI ----------------------------------------------------------------------------------------
 def test_cli_export(tmp_path, capsys):
     out = tmp_path / "net.pt2"
-    code = main(["export", "--group", "cyclic:16", "--model", "dss-invariant", "--channels", "1", "8", "8",
-                 "--classes", "4", "--n", "6", "--mask", "--out", str(out), "--weights", str(tmp_path / "w.pt"),
+    code = main(["export", "--group", "cyclic:16", "--model", "dss-invariant", "--widths", "8", "8",
+                 "--classes", "4", "--n", "6", "--mask", "--out", str(out), "--save-weights", str(tmp_path / "w.pt"),
                  "--json"])
     assert code == 0
     record = json.loads(capsys.readouterr().out)
@@ -386,7 +386,7 @@ def test_cli_export(tmp_path, capsys):
 def test_cli_export_baseline_table(tmp_path, capsys):
     out = tmp_path / "base.pt"
     assert main(["export", "(0 1 2 3 4 5); (0 5)(1 4)(2 3)", "--model", "siamese-ds", "--task", "merging",
-                 "--channels", "1", "6", "--dtype", "float64", "--out", str(out)]) == 0
+                 "--widths", "6", "--dtype", "float64", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert text.startswith(f"wrote {out}: merging siamese-ds model")
     assert "torch.jit" in text and "parameters" in text and "width" in text and "float64" in text
@@ -396,15 +396,16 @@ def test_cli_export_baseline_table(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--channels", "1"], "at least one layer width"),
-    (["--channels", "1", "0"], "--channels must all be >= 1"),
+    (["--widths", "0"], "--widths must all be >= 1"),
+    (["--in-channels", "0"], "--in-channels must be >= 1"),
+    (["--weights", "missing.pt"], "no such file"),
     (["--classes", "0"], "--classes must be >= 1"),
     (["--n", "0"], "--n must be >= 1"),
     (["--format", "onnx"], "suffix of a pt2 file"),
     (["--width", "4"], "--width applies to the baselines"),
     (["--group", "cyclic:0"], ""),
     (["--group", "nothing:3"], "unknown group kind"),
-    (["--aggregation", "aittala", "--channels", "1", "3"], "even"),
+    (["--aggregation", "aittala", "--widths", "3"], "even"),
 ])
 def test_cli_export_bad_input_exits_2(argv, message, tmp_path, capsys):
     args = ["export", "--out", str(tmp_path / "x.pt2")]

@@ -20,7 +20,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_verify_table(capsys):
-    rc = main(["verify", "(0 1 2 3 4 5)", "--n", "4", "--channels", "2", "3"])
+    rc = main(["verify", "(0 1 2 3 4 5)", "--n", "4", "--in-channels", "2", "--out-channels", "3"])
     out = capsys.readouterr().out
     assert rc == 0
     for claim in ("Lemma 1", "E(S_n)", "Theorem 1", "Theorem 1: DSS form", "Generalization: equivariant",
@@ -35,14 +35,20 @@ def test_verify_json_fields(capsys):
     rc = main(["verify", "--group", "cyclic:10", "--n", "5", "--json"])
     record = json.loads(capsys.readouterr().out)
     assert rc == 0 and record["agree"] is True and record["status"] == "agree"
-    assert record["group"] == "cyclic:10" and record["n"] == 5 and record["channels"] == [1, 1]
-    claims = {c["claim"]: c for c in record["claims"]}
+    assert record["group"] == "cyclic:10" and record["n"] == 5
+    assert record["in_channels"] == record["out_channels"] == 1
+    claims = {c["claim"]: c for c in record["results"]}
     t1 = claims["Theorem 1"]
     assert t1["predicted"] == 20
-    assert {"claim", "statement", "predicted", "predicted_by", "methods", "skipped", "agree", "status",
-            "fallback", "explanation", "seconds", "independent_computations"} <= set(t1)
-    assert all({"method", "value", "exact", "seconds", "agrees"} <= set(m) for m in t1["methods"])
-    assert t1["independent_computations"] >= 2
+    # the JSON keys are the attribute names of theory.ClaimResult and theory.Computation
+    from eqsolve.theory import ClaimResult, Computation
+
+    assert set(t1) <= set(ClaimResult.__dataclass_fields__) | {"independent"}
+    assert {"claim", "statement", "predicted", "predicted_by", "computations", "skipped", "agree", "status",
+            "fallback", "explanation", "seconds", "independent"} <= set(t1)
+    assert all(set(m) <= set(Computation.__dataclass_fields__) for m in t1["computations"])
+    assert all({"method", "value", "exact", "seconds", "agrees"} <= set(m) for m in t1["computations"])
+    assert t1["independent"] >= 2
     assert any(s["reason"] for s in t1["skipped"])
 
 
@@ -54,8 +60,8 @@ def test_verify_gap_and_flags(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["verify", "--group", "cyclic:5", "--n", "0"], "n must be an integer >= 1, got 0"),
-    (["verify", "--group", "cyclic:5", "--channels", "0", "3"], "in_channels must be an integer >= 1, got 0"),
-    (["verify", "--group", "cyclic:5", "--channels", "3", "-1"], "out_channels must be an integer >= 1, got -1"),
+    (["verify", "--group", "cyclic:5", "--in-channels", "0", "--out-channels", "3"], "in_channels must be an integer >= 1, got 0"),
+    (["verify", "--group", "cyclic:5", "--in-channels", "3", "--out-channels", "-1"], "out_channels must be an integer >= 1, got -1"),
     (["verify", "--group", "cyclic:5", "--suite", "paper"], "either --suite or a group"),
     (["verify", "--group", "cyclic:5", "--max-memory", "lots"], "--max-memory must look like"),
     (["verify", "--group", "cyclic:5", "--max-elements", "0"], "max_elements must be a positive integer"),
@@ -107,7 +113,7 @@ def test_show_writes_png_atomically(tmp_path, capsys):
     dss = tmp_path / "dss.png"
     assert main(["show", "--group", "cyclic:12", "--n", "3", "--out", str(dss), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["dim"] == 24 and info["shape"] == [36, 36] and not info["cropped"]
+    assert info["dimension"] == 24 and info["shape"] == [36, 36] and not info["cropped"]
     big = tmp_path / "big.png"
     assert main(["show", "--group", "cyclic:600", "--max-points", "100", "--out", str(big), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -171,17 +177,17 @@ def test_paper_suite_full(tmp_path, capsys):
     record = json.loads(capsys.readouterr().out)
     assert rc == 0 and record["agree"] and record["status"] == "agree"
     sections = {s.get("key"): s for s in record["sections"]}
-    images20 = {c["claim"]: c for c in sections["images-20"]["claims"]}
+    images20 = {c["claim"]: c for c in sections["images-20"]["results"]}
     # S_20 x (64 x 64 translations) acts on 81920 points: solved directly in compact form, no fallback
     for claim in ("Theorem 1", "Theorem 1: DSS form"):
         assert not images20[claim]["fallback"] and images20[claim]["predicted"] == 8192
-    assert any(m["method"] == "orbits on S_20 x H" and m["value"] == 8192 for m in images20["Theorem 1"]["methods"])
+    assert any(m["method"] == "orbits on S_20 x H" and m["value"] == 8192 for m in images20["Theorem 1"]["computations"])
     assert any(m["method"] == "structure of orbit_index" and m["value"] == 8192
-               for m in images20["Theorem 1: DSS form"]["methods"])
-    left = [(key, c["claim"], c["fallback"]) for key, sec in sections.items() for c in sec["claims"] if c["fallback"]]
+               for m in images20["Theorem 1: DSS form"]["computations"])
+    left = [(key, c["claim"], c["fallback"]) for key, sec in sections.items() for c in sec["results"] if c["fallback"]]
     print("rows with a fallback:", left)
-    images6 = {c["claim"]: c for c in sections["images-6"]["claims"]}
-    assert any(m["method"] == "orbits on S_6 x H" and m["value"] == 8192 for m in images6["Theorem 1"]["methods"])
-    assert any(m["method"] == "structure of orbit_index" for m in images6["Theorem 1: DSS form"]["methods"])
+    images6 = {c["claim"]: c for c in sections["images-6"]["results"]}
+    assert any(m["method"] == "orbits on S_6 x H" and m["value"] == 8192 for m in images6["Theorem 1"]["computations"])
+    assert any(m["method"] == "structure of orbit_index" for m in images6["Theorem 1: DSS form"]["computations"])
     assert len(record["pictures"]) == (14 if have_matplotlib() else 0)
     print(f"paper suite: {record['seconds']:.1f} s computing, {time.perf_counter() - start:.1f} s with pictures")

@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
+
+from eqsolve._format import format_value, json_value, render_table
 
 # a Monte Carlo estimate agrees when the prediction lies within this many standard errors
 MONTECARLO_Z = 4.0
@@ -114,23 +115,26 @@ class ClaimResult:
             "setting": {k: json_value(v) for k, v in self.setting.items()},
             "predicted": json_value(self.predicted),
             "predicted_by": self.predicted_by,
-            "methods": [c.to_dict() for c in self.computations],
+            "computations": [c.to_dict() for c in self.computations],
             "skipped": [s.to_dict() for s in self.skipped],
             "agree": self.agree,
             "status": self.status,
-            "independent_computations": self.independent,
+            "independent": self.independent,
             "fallback": self.fallback,
             "explanation": self.explanation,
             "seconds": round(self.seconds, 6),
         }
 
-    def checks_text(self) -> str:
-        """Compact ``method=value`` list for tables."""
+    def checks_text(self, full: bool = False, sep: str = "; ") -> str:
+        """Compact ``method = value`` list for tables."""
         parts = []
         for c in self.computations:
             mark = "" if c.agrees else (" (inconclusive)" if c.agrees is None else " (DIFFERS)")
-            parts.append(f"{c.method} = {format_value(c.value)}{mark}")
-        return "; ".join(parts) if parts else "(none ran)"
+            parts.append(f"{c.method} = {format_value(c.value, full)}{mark}")
+        return sep.join(parts) if parts else "(none ran)"
+
+    def __str__(self) -> str:
+        return Results([self]).text()
 
 
 class Results(list):
@@ -162,8 +166,66 @@ class Results(list):
             "agree": self.agree,
             "status": self.status,
             "seconds": round(self.seconds, 6),
-            "claims": [r.to_dict() for r in self],
+            "results": [r.to_dict() for r in self],
         }
+
+    def text(self, verbose: bool = False, full: bool = False) -> str:
+        """The table the CLI prints: one row per claim, then the skipped methods (all of
+        them with ``verbose``, else how many) and the verdict."""
+        lines = [claims_table(self, full=full)]
+        notes = skipped_notes(self)
+        if notes and verbose:
+            lines.append("skipped methods and fallbacks:")
+            lines += ["  " + n for n in notes]
+        elif notes:
+            fallbacks = sum(1 for r in self if r.fallback)
+            lines.append(f"{len(notes) - fallbacks} skipped method(s)" + (f", {fallbacks} fallback(s)" if fallbacks else "")
+                         + " (-v / text(verbose=True) lists them with the reasons)")
+        lines.append(verdict(self))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+STATUS_TEXT = {"agree": "agree", "disagree": "DISAGREE", "unchecked": "UNCHECKED"}
+
+
+def claims_table(results, markdown: bool = False, full: bool = False) -> str:
+    """One row per claim, as aligned text (the CLI, ``str(results)``) or markdown (the report)."""
+    if markdown:
+        rows = []
+        for r in results:
+            status = {"agree": "agree", "disagree": "**DISAGREE**", "unchecked": "**unchecked**"}[r.status]
+            rows.append((r.claim, r.statement, format_value(r.predicted, full),
+                         r.checks_text(full, sep="<br>").replace("(DIFFERS)", "**(differs)**"),
+                         status + (" (fallback)" if r.fallback else ""), f"{r.seconds:.3f}", r.explanation))
+        header = ("claim", "statement", "predicted", "independent computations", "result", "time (s)", "what it means")
+        return render_table(rows, header, markdown=True, right=(2, 5))
+    rows = [(r.claim, format_value(r.predicted, full), STATUS_TEXT[r.status] + ("*" if r.fallback else ""),
+             f"{r.seconds:.3f}", r.checks_text(full)) for r in results]
+    return render_table(rows, ("claim", "predicted", "result", "seconds", "independent computations"))
+
+
+def skipped_notes(results) -> list[str]:
+    """Fallbacks and skipped methods with their reasons, one line each."""
+    notes = []
+    for r in results:
+        if r.fallback:
+            notes.append(f"* {r.claim}: fallback: {r.fallback}")
+        for s in r.skipped:
+            notes.append(f"{r.claim}: {s.method} skipped: {s.reason}")
+    return notes
+
+
+def verdict(results, seconds: float | None = None) -> str:
+    seconds = results.seconds if seconds is None else seconds
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("agree", "disagree", "unchecked")}
+    if counts["agree"] == len(results):
+        return (f"the claim agrees ({seconds:.2f} s)" if len(results) == 1
+                else f"all {len(results)} claims agree ({seconds:.2f} s)")
+    return (f"{counts['agree']} of {len(results)} claims agree, {counts['disagree']} disagree, "
+            f"{counts['unchecked']} could not be checked ({seconds:.2f} s)")
 
 
 def check(claim: str, statement: str, predicted, computations, skipped=(), *, predicted_by: str = "",
@@ -220,33 +282,6 @@ def _same(a, b) -> bool:
         return Fraction(a) == Fraction(b)
     except (TypeError, ValueError):
         return a == b
-
-
-def json_value(value):
-    """Exact integers as ints (strings above 2^53), fractions as "p/q", floats as floats."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, Fraction):
-        if value.denominator == 1:
-            value = value.numerator
-        else:
-            return f"{value.numerator}/{value.denominator}"
-    if isinstance(value, int) or (hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and "int" in str(value.dtype)):
-        value = int(value)
-        return value if abs(value) < 2**53 else str(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, (list, tuple)):
-        return [json_value(v) for v in value]
-    return value if isinstance(value, str) else str(value)
-
-
-def format_value(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, Fraction) and value.denominator == 1:
-        return str(value.numerator)
-    return str(value)
 
 
 class Timer:

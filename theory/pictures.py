@@ -101,7 +101,7 @@ def draw_sharing(table, path, title: str = "", blocks: int | None = None, max_po
     fig.tight_layout()
     _atomic_savefig(fig, path)
     return {"path": str(path), "shape": list(table.shape), "shown": list(shown.shape), "cropped": cropped,
-            "dim": dim}
+            "dimension": dim}
 
 
 def _relabel(table: np.ndarray) -> np.ndarray:

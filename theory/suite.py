@@ -17,9 +17,9 @@ import numpy as np
 import eqsolve
 from eqsolve import EqsolveError, groups
 
-from ._claims import Subject, _bell, _generalizations, _lemma1, _products, _symmetric, _theorem1, _wreath, as_subject
+from ._claims import CLAIMS, Subject, _bell, _products, _symmetric, as_subject, check_claims
 from ._methods import Limits, Work
-from ._result import ClaimResult, Results, format_value
+from ._result import ClaimResult, Results, claims_table, skipped_notes, verdict
 
 
 @dataclass
@@ -78,11 +78,10 @@ class Section:
 
     def to_dict(self) -> dict:
         out = {"title": self.title, "description": self.description, "seconds": round(self.seconds, 6),
-               "agree": self.results.agree, "claims": [r.to_dict() for r in self.results]}
+               "agree": self.results.agree, "results": [r.to_dict() for r in self.results]}
         if self.setting is not None:
-            out.update(key=self.setting.key, n=self.setting.n,
-                       channels=[self.setting.in_channels, self.setting.out_channels],
-                       group=self.subject.label if self.subject else None)
+            out.update(key=self.setting.key, n=self.setting.n, in_channels=self.setting.in_channels,
+                       out_channels=self.setting.out_channels, group=self.subject.label if self.subject else None)
         if self.pictures:
             out["pictures"] = [p["path"] for p in self.pictures]
         return out
@@ -108,44 +107,60 @@ class SuiteResult:
 
     def to_dict(self) -> dict:
         res = self.results
-        return {"suite": self.name, "agree": res.agree, "status": res.status, "claims": len(res),
-                "seconds": round(self.seconds, 6), "sections": [s.to_dict() for s in self.sections]}
+        return {"name": self.name, "agree": res.agree, "status": res.status, "seconds": round(self.seconds, 6),
+                "sections": [s.to_dict() for s in self.sections]}
+
+    def text(self, verbose: bool = False, full: bool = False) -> str:
+        """The CLI's text: one table per section, then the verdict."""
+        parts = []
+        for section in self.sections:
+            body = Results(section.results).text(verbose=verbose, full=full).rsplit("\n", 1)[0]
+            parts.append(f"== {section.title} ({section.seconds:.2f} s)\n{body}\n")
+        parts.append(verdict(self.results, self.seconds))
+        return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.text()
 
 
-def paper(limits: Limits | None = None, settings=None, extras: bool = True, **options) -> SuiteResult:
+def paper(limits: Limits | None = None, settings=None, extras: bool = True, progress: bool | None = None,
+          **options) -> SuiteResult:
     """Run the paper suite. ``settings``: keys to run (default all); ``extras``: the products,
-    Bell and E(S_1000) rows."""
+    Bell and E(S_1000) rows; ``progress``: a bar on stderr (default: when it is a terminal)."""
+    from eqsolve._progress import progress as bar_for
+
     work = Work(Limits.make(limits, **options))
     chosen = SETTINGS if settings is None else [s for s in SETTINGS if s.key in settings]
     if settings is not None and len(chosen) != len(set(settings)):
         known = ", ".join(s.key for s in SETTINGS)
         raise EqsolveError(f"unknown setting in {list(settings)}; known: {known}")
+    leave = {s.key: {"products"} | (set() if s.wreath else {"wreath"}) for s in chosen}
+    total = sum(len(CLAIMS) - len(leave[s.key]) for s in chosen) + (1 if extras else 0)
     start = time.perf_counter()
     sections = []
-    for setting in chosen:
-        t0 = time.perf_counter()
-        subject = as_subject(setting.make())
-        results = Results()
-        results.append(_lemma1(work, subject.action, subject.action, subject.label))
-        results.append(_symmetric(work, setting.n))
-        results.extend(_theorem1(work, subject, setting.n))
-        results.extend(_generalizations(work, subject, setting.n, setting.in_channels, setting.out_channels))
-        if setting.wreath:
-            results.append(_wreath(work, subject, setting.n))
-        sections.append(Section(setting, setting.title, setting.description, results, subject,
-                                time.perf_counter() - t0))
-    if extras:
-        t0 = time.perf_counter()
-        results = Results()
-        results.append(_products(work, [as_subject(groups.symmetric(25)), as_subject(groups.symmetric(10))]))
-        results.append(_products(work, [as_subject(g) for g in (groups.symmetric(4), groups.cyclic(6),
-                                                                  groups.dihedral(5))]))
-        results.append(_symmetric(work, 1000))
-        results.extend(_bell(work, r, r) for r in range(1, 7))
-        sections.append(Section(None, "Products, Bell numbers and a large S_n",
-                                "Products of groups acting on separate axes, higher-order layers of S_m "
-                                "(the bonus row), and E(S_1000) exactly without enumerating 1000! elements.",
-                                results, None, time.perf_counter() - t0))
+    with bar_for(total=total, desc="paper suite", enabled=progress, unit="claim") as bar:
+        for setting in chosen:
+            t0 = time.perf_counter()
+            bar.set_description(setting.key)
+            subject = as_subject(setting.make())
+            results = check_claims(work, subject, setting.n, setting.in_channels, setting.out_channels,
+                                   leave[setting.key], bar)
+            sections.append(Section(setting, setting.title, setting.description, results, subject,
+                                    time.perf_counter() - t0))
+        if extras:
+            t0 = time.perf_counter()
+            bar.set_description("extras")
+            results = Results()
+            results.append(_products(work, [as_subject(groups.symmetric(25)), as_subject(groups.symmetric(10))]))
+            results.append(_products(work, [as_subject(g) for g in (groups.symmetric(4), groups.cyclic(6),
+                                                                      groups.dihedral(5))]))
+            results.append(_symmetric(work, 1000))
+            results.extend(_bell(work, r, r) for r in range(1, 7))
+            sections.append(Section(None, "Products, Bell numbers and a large S_n",
+                                    "Products of groups acting on separate axes, higher-order layers of S_m "
+                                    "(the bonus row), and E(S_1000) exactly without enumerating 1000! elements.",
+                                    results, None, time.perf_counter() - t0))
+            bar.update(1)
     work.release()
     return SuiteResult("paper", sections, time.perf_counter() - start)
 
@@ -308,36 +323,16 @@ def _markdown(result: SuiteResult, path: Path, picture_note: str, picture_second
 
 
 def _table(results: Results) -> list[str]:
-    lines = ["| claim | statement | predicted | independent computations | result | time (s) | what it means |",
-             "|---|---|---:|---|---|---:|---|"]
-    for r in results:
-        checks = "<br>".join(
-            f"{c.method}: {format_value(c.value)}" + ("" if c.agrees else (" (inconclusive)" if c.agrees is None else
-                                                                          " **(differs)**"))
-            for c in r.computations) or "(none ran)"
-        result = {"agree": "agree", "disagree": "**DISAGREE**", "unchecked": "**unchecked**"}[r.status]
-        if r.fallback:
-            result += " (fallback)"
-        lines.append(f"| {r.claim} | {_esc(r.statement)} | {format_value(r.predicted)} | {_esc(checks)} | {result} "
-                     f"| {r.seconds:.3f} | {_esc(r.explanation)} |")
-    return lines
+    return claims_table(results, markdown=True).splitlines()
 
 
 def _notes(results: Results) -> list[str]:
-    lines = []
+    lines = [f"- {note}" for note in skipped_notes(results)]
     for r in results:
-        if r.fallback:
-            lines.append(f"- **{r.claim}**: fallback: {r.fallback}.")
-        for s in r.skipped:
-            lines.append(f"- {r.claim}: `{s.method}` skipped: {s.reason}")
         for c in r.computations:
             if c.note and ("failed" in c.note or "inconclusive" in c.note):
                 lines.append(f"- {r.claim}: `{c.method}`: {c.note}")
     return lines
-
-
-def _esc(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 __all__ = ["SETTINGS", "Setting", "paper", "write_report", "single", "SuiteResult", "Section", "ClaimResult"]

@@ -1,4 +1,11 @@
-"""Options and helpers shared by the subcommands: naming a group, printing JSON."""
+"""Options and helpers shared by the subcommands: naming a group, output flags, printing.
+
+Every command prints JSON in one vocabulary (see docs/cli.md, "JSON output"): exact
+integers are numbers below 2^53 and decimal strings beyond, counts of weights are called
+``dimension``, ``skipped`` is always a list of ``{"method", "reason"}``, keys are the
+Python attribute names of the objects reported, and errors under ``--json`` are one JSON
+object on stderr with exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +14,38 @@ import json
 import sys
 
 from .._errors import EqsolveError
+from .._format import abbreviate, json_value, render_table
 
-GROUP_HELP = """\
-the group, one of:
-  CYCLES             0-based cycles, generators separated by ';': "(0 1 2)(3 4); (0 1)"
-  --gap TEXT         1-based GAP notation: "(1,2,3)(4,5), (1,2)"
-  --group NAME       a named group: cyclic:N, dihedral:N, symmetric:N, alternating:N,
-                     trivial:N, grid:HxW[xD...], subsets:N:K, hypercube:K,
-                     sets:NAME:N (S_N x H), wreath:NAME:N, product:NAME,NAME,...,
-                     direct:NAME,NAME,...
-"""
+GROUP_TITLE = "the group (give it once: CYCLES, --gap TEXT or --group NAME)"
 
 
-def add_group_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    """Positional cycles, --gap, --group and --degree."""
-    parser.add_argument("cycles", nargs="?", help="0-based generators in cycle notation, separated by ';'")
-    parser.add_argument("--gap", metavar="TEXT", help="generators in 1-based GAP notation, e.g. \"(1,2,3), (1,2)\"")
-    parser.add_argument("--group", metavar="NAME", help="a named group, e.g. cyclic:100 or grid:64x64")
-    parser.add_argument("--degree", type=int, metavar="D", help="number of points (default: largest point + 1)")
-    parser.set_defaults(_group_required=required)
+def add_group_arguments(parser: argparse.ArgumentParser) -> None:
+    """Positional cycles, --gap, --group and --degree, printed once as one option group."""
+    from ..groups import named_help
+
+    group = parser.add_argument_group(
+        GROUP_TITLE, "named groups for --group NAME (NAME inside sets:, wreath:, subsets:, product:,\n"
+                     "direct: is again a named group):\n" + _indent(named_help()))
+    group.add_argument("cycles", nargs="?", metavar="CYCLES",
+                       help="0-based generators, separated by ';', e.g. \"(0 1 2)(3 4); (0 1)\"")
+    group.add_argument("--gap", metavar="TEXT", help="generators in 1-based GAP notation, e.g. \"(1,2,3), (1,2)\"")
+    group.add_argument("--group", metavar="NAME", help="a named group (listed above), e.g. cyclic:100 or grid:64x64")
+    group.add_argument("--degree", type=int, metavar="D", help="number of points (default: largest point + 1)")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, json_help: str = "print one JSON object instead of text",
+                         verbose: str | None = None) -> None:
+    """--json and --full (and -v where a command has details to hide)."""
+    out = parser.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help=json_help)
+    out.add_argument("--full", action="store_true",
+                     help="print huge integers in full (default: 2.65e32, 33 digits; --json is always exact)")
+    if verbose:
+        out.add_argument("-v", "--verbose", action="store_true", help=verbose)
+
+
+def _indent(text: str, pad: str = "  ") -> str:
+    return "\n".join(pad + line for line in text.splitlines())
 
 
 def group_from_args(args, default: str | None = None):
@@ -60,42 +80,46 @@ def group_label(group, args) -> str:
     return group.name or str(group)
 
 
+def number(value, args) -> str:
+    """An exact integer for the text output: abbreviated unless --full."""
+    return abbreviate(value, full=getattr(args, "full", False))
+
+
 def print_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=2, default=_default)
+    """One JSON object on stdout, in the common vocabulary (see :func:`eqsolve._format.json_value`)."""
+    json.dump(json_value(obj), sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 
-def _default(value):
-    import numpy as np
-
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
+def print_table(rows, header=None, right=()) -> None:
+    print(render_table(rows, header=header, right=right))
 
 
-def print_table(rows: list[tuple[str, object]]) -> None:
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+def skipped_list(pairs) -> list[dict]:
+    """``[(method, reason), ...]`` as the JSON ``skipped`` list."""
+    return [{"method": method, "reason": reason} for method, reason in pairs]
 
 
 ORDER_PRINT_BITS = 1 << 16  # about 19,700 digits: int-to-str is quadratic in Python
 
 
-def order_text(group) -> str:
-    """The group order in full, or ``about 10^k`` when it has more than ~19,700 digits.
+def order_value(group):
+    """The group order for JSON: the exact integer (a string beyond 2^53, see
+    :func:`eqsolve._format.json_value`), or ``"about 10^k"`` beyond ~19,700 digits.
 
     >>> from eqsolve import groups
-    >>> order_text(groups.symmetric(5)), order_text(groups.symmetric(10**6))
-    ('120', 'about 10^5565708')
+    >>> order_value(groups.symmetric(5)), order_value(groups.symmetric(10**6))
+    (120, 'about 10^5565708')
     """
     import math
 
     bits = group.log2_order()
     if bits <= ORDER_PRINT_BITS:
-        return str(group.order())
+        return group.order()
     return f"about 10^{int(bits * math.log10(2))}"
+
+
+def order_text(group, args=None) -> str:
+    """The group order for text output: abbreviated (``2.65e32, 33 digits``) unless --full."""
+    value = order_value(group)
+    return value if isinstance(value, str) else number(value, args)

@@ -37,7 +37,7 @@ examples:
   eqsolve solve --group grid:64x64 --json               # named groups
   eqsolve count "(0 1 2 3 4 5 6)" --method all --json   # Lemma 1 by several methods
   eqsolve verify --group cyclic:100 --n 25              # the paper's theorems for your group
-  eqsolve export --group cyclic:100 --model dss-invariant --channels 1 64 64 --classes 3 --out net.pt2
+  eqsolve export --group cyclic:100 --model dss-invariant --widths 64 64 --classes 3 --out net.pt2
 
 run 'eqsolve COMMAND --help' for the options of each command.
 
@@ -89,14 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``eqsolve`` console script; returns the exit code."""
     if hasattr(sys, "set_int_max_str_digits"):
-        sys.set_int_max_str_digits(0)  # group orders such as 4096! are printed in full
+        sys.set_int_max_str_digits(0)  # exact orders such as 4096! go into --json and --full output
     global _ARGV
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if not getattr(args, "handler", None):
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         parser.print_help()
         return 2
+    if unknown:  # reported against the subcommand's usage, not the top level's
+        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     debug = bool(getattr(args, "debug", False)) or os.environ.get("EQSOLVE_DEBUG", "") not in ("", "0")
     try:
         return int(args.handler(args) or 0)
@@ -117,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"eqsolve {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
 
 
 def describe_failure(err: BaseException) -> tuple[str, str]:

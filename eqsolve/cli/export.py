@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, print_json, print_table
+from ._common import add_group_arguments, add_output_arguments, group_from_args, group_label, print_json, print_table
 
 HELP = "build a DSS network (or a baseline) for a group and export it (torch.export, TorchScript, ONNX)"
 MODELS = ("dss-invariant", "dss-selection", "dss-merging", "dss-equivariant", "mlp", "deepsets", "siamese",
@@ -22,31 +22,38 @@ models:
   dss-equivariant   sets -> (n, out_channels, d), S_n x H-equivariant
   mlp, deepsets, siamese, siamese-ds
                     the paper's baselines for --task; unless --width is given, their width is
-                    chosen so that their parameter count matches the DSS model of --channels
+                    chosen so that their parameter count matches the DSS model of --widths
 
-The example input is a random (batch, n, channels[0], d) tensor; the batch (and, for set
+Weights: fresh random ones (--seed) unless --weights FILE loads a trained state_dict, which
+is checked against the architecture (keys and shapes; a clear error on mismatch).
+--save-weights FILE writes the exported weights (refusing to replace a file without --force).
+
+The example input is a random (batch, n, in_channels, d) tensor; the batch (and, for set
 models, the set size) stays dynamic in pt2 and ONNX programs. The artifact runs with torch
 alone: torch.export.load(path).module(), torch.jit.load(path), or any ONNX runtime.
 
 examples:
-  eqsolve export --group cyclic:100 --model dss-invariant --channels 1 64 64 --classes 3 --out net.pt2
-  eqsolve export --group dihedral:8 --model dss-equivariant --channels 2 16 --out-channels 2 --out net.pt --format torchscript
-  eqsolve export --gap "(1,2,3,4,5,6)" --model dss-selection --channels 1 8 --mask --out sel.onnx
-  eqsolve export --group grid:8x8 --model siamese --task merging --channels 1 16 16 --out base.pt2 --json
+  eqsolve export --group cyclic:100 --model dss-invariant --widths 64 64 --classes 3 --out net.pt2
+  eqsolve export --group cyclic:100 --widths 64 64 --weights trained.pt --out trained.pt2   # a trained model
+  eqsolve export --group dihedral:8 --model dss-equivariant --in-channels 2 --widths 16 --out-channels 2 --out net.pt
+  eqsolve export --gap "(1,2,3,4,5,6)" --model dss-selection --widths 8 --mask --out sel.onnx
+  eqsolve export --group grid:8x8 --model siamese --task merging --widths 16 16 --out base.pt2 --save-weights base.pt
 """
 
 
 def register(sub) -> None:
     parser = sub.add_parser(
-        "export", help=HELP, description=HELP + "\n\n" + GROUP_HELP, epilog=EXAMPLES,
+        "export", help=HELP, description=HELP, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_group_arguments(parser)
     parser.add_argument("--model", choices=MODELS, default="dss-invariant", help="architecture (default dss-invariant)")
     parser.add_argument("--task", choices=TASKS, default="invariant",
                         help="task of a baseline model (the dss-* models name theirs; default invariant)")
-    parser.add_argument("--channels", type=int, nargs="+", default=[1, 64, 64], metavar="C",
-                        help="input channels then the width of each layer (default 1 64 64)")
+    parser.add_argument("--in-channels", type=int, default=1, metavar="C",
+                        help="channels of each input element (default 1)")
+    parser.add_argument("--widths", type=int, nargs="+", default=[64, 64], metavar="W",
+                        help="output channels of each DSS layer, one number per layer (default 64 64)")
     parser.add_argument("--classes", type=int, default=3, metavar="K", help="logits of invariant models (default 3)")
     parser.add_argument("--out-channels", type=int, default=1, metavar="C",
                         help="output channels of merging / equivariant models (default 1)")
@@ -63,29 +70,32 @@ def register(sub) -> None:
                         help="export the (x, mask) signature: mask (batch, n) bool marks real elements")
     parser.add_argument("--format", choices=FORMATS, help="pt2 | torchscript | onnx (default: from the --out suffix)")
     parser.add_argument("--dtype", choices=DTYPES, default="float32", help="parameter and input dtype (default float32)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the example input (default 0)")
-    parser.add_argument("--weights", metavar="FILE", help="also write the state_dict to FILE (torch.save, tensors only)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random weights (without --weights) and of the example input (default 0)")
+    parser.add_argument("--weights", metavar="FILE",
+                        help="READ a trained state_dict from FILE (torch.save of model.state_dict()) and export it")
+    parser.add_argument("--save-weights", metavar="FILE",
+                        help="also write the exported state_dict to FILE (tensors only; see --force)")
+    parser.add_argument("--force", action="store_true", help="let --save-weights replace an existing file")
     parser.add_argument("--out", required=True, metavar="FILE", help="file to write (.pt2, .pt, .onnx)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_output_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def _check_args(args) -> str:
     from .._errors import EqsolveError
 
-    if len(args.channels) < 2:
-        raise EqsolveError(f"--channels needs the input channels and at least one layer width, got {args.channels}")
-    for i, c in enumerate(args.channels):
+    for i, c in enumerate(args.widths):
         if c < 1:
-            raise EqsolveError(f"--channels must all be >= 1, got {c} at position {i}")
-    for flag in ("classes", "out_channels", "n", "batch"):
+            raise EqsolveError(f"--widths must all be >= 1, got {c} at position {i}")
+    for flag in ("in_channels", "classes", "out_channels", "n", "batch"):
         value = getattr(args, flag)
         if value < 1:
             raise EqsolveError(f"--{flag.replace('_', '-')} must be >= 1, got {value}")
     if args.width is not None and args.width < 1:
         raise EqsolveError(f"--width must be >= 1, got {args.width}")
     if args.width is not None and args.model.startswith("dss-"):
-        raise EqsolveError("--width applies to the baselines; the dss-* models take --channels")
+        raise EqsolveError("--width applies to the baselines; the dss-* models take --widths")
     out = Path(args.out)
     suffix_format = SUFFIX_FORMATS.get(out.suffix.lower())
     fmt = args.format or suffix_format or "pt2"
@@ -94,10 +104,18 @@ def _check_args(args) -> str:
     from .._io import check_target
 
     check_target(out)  # refuse a bad target before building anything
-    if args.weights:
-        check_target(args.weights)
-        if Path(args.weights).resolve() == out.resolve():
-            raise EqsolveError(f"--weights and --out name the same file {args.out}")
+    if args.weights and not Path(args.weights).is_file():
+        raise EqsolveError(f"--weights {args.weights}: no such file (--weights reads a trained state_dict; "
+                           "--save-weights writes one)")
+    if args.save_weights:
+        check_target(args.save_weights)
+        target = Path(args.save_weights)
+        if target.exists() and not args.force:
+            raise EqsolveError(f"--save-weights {args.save_weights} exists; pass --force to replace it")
+        if target.resolve() == out.resolve():
+            raise EqsolveError(f"--save-weights and --out name the same file {args.out}")
+        if args.weights and target.resolve() == Path(args.weights).resolve():
+            raise EqsolveError("--save-weights names the --weights file: the weights would be written onto themselves")
     return fmt
 
 
@@ -108,7 +126,7 @@ def build_model(args, basis):
 
     task = args.model[len("dss-"):] if args.model.startswith("dss-") else args.task
     norm = None if args.norm == "none" else args.norm
-    model = layers.build(args.model, basis, task, list(args.channels), n=args.n, width=args.width,
+    model = layers.build(args.model, basis, task, [args.in_channels, *args.widths], n=args.n, width=args.width,
                          n_classes=args.classes, out_channels=args.out_channels, aggregation=args.aggregation,
                          norm=norm)
     return model, task
@@ -128,10 +146,12 @@ def run(args) -> int:
     basis = eqsolve.solve(group)
     torch.manual_seed(args.seed)
     model, task = build_model(args, basis)
+    if args.weights:
+        layers.load_state_dict(model, args.weights)
     dtype = getattr(torch, args.dtype)
     model = model.to(dtype)
     rng = np.random.default_rng(args.seed)
-    x = torch.as_tensor(rng.standard_normal((args.batch, args.n, args.channels[0], group.degree)), dtype=dtype)
+    x = torch.as_tensor(rng.standard_normal((args.batch, args.n, args.in_channels, group.degree)), dtype=dtype)
     example = (x,)
     if args.mask:
         keep = rng.random((args.batch, args.n)) < 0.8
@@ -142,13 +162,16 @@ def run(args) -> int:
     from contextlib import nullcontext
 
     from .._io import atomic_path
+    from .._progress import progress
 
-    # the weights are written first into a temporary file that replaces --weights only once the
-    # export has succeeded: a failure leaves neither file half written nor changed
-    with atomic_path(args.weights) if args.weights else nullcontext() as weights_tmp:
+    # the weights are written first into a temporary file that replaces --save-weights only once
+    # the export has succeeded: a failure leaves neither file half written nor changed
+    with atomic_path(args.save_weights) if args.save_weights else nullcontext() as weights_tmp:
         if weights_tmp is not None:
             layers.save_state_dict(model, weights_tmp)
-        result = layers.export(model, example, args.out, format=fmt, metadata=metadata)
+        with progress(total=1, desc=f"exporting ({fmt}, then reloading to compare)", unit="file") as bar:
+            result = layers.export(model, example, args.out, format=fmt, metadata=metadata)
+            bar.update(1)
     record = {
         "group": label,
         "degree": group.degree,
@@ -166,13 +189,15 @@ def run(args) -> int:
         "bytes": result.bytes,
         "out": str(args.out),
     }
+    record["in_channels"] = args.in_channels
     if args.model.startswith("dss-"):
-        record["channels"] = list(args.channels)
+        record["widths"] = list(args.widths)
         record["aggregation"] = args.aggregation
     else:
         record["width"] = model.config.get("width")
-    if args.weights:
-        record["weights"] = args.weights
+    record["weights"] = args.weights or f"random (seed {args.seed})"
+    if args.save_weights:
+        record["saved_weights"] = args.save_weights
     if result.notes:
         record["notes"] = result.notes
     if args.json:

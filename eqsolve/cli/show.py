@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .._errors import EqsolveError
-from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, order_text, print_json
+from ._common import add_group_arguments, add_output_arguments, group_from_args, group_label, order_text, print_json
 
 HELP = "draw the weight-sharing pattern of the equivariant maps as a PNG (orbit_index as colours)"
 DESCRIPTION = HELP + """
@@ -14,8 +14,7 @@ Entry (i, j) of the equivariant weight matrix is coloured by its basis id: equal
 one shared weight. With --n N the picture is the DSS layer of S_N x H on sets of N elements
 (blocks separated by lines). Needs matplotlib (pip install 'eqsolve[plot]'); the file is
 written atomically.
-
-""" + GROUP_HELP
+"""
 EXAMPLES = """\
 examples:
   eqsolve show --group grid:8x8 --out sharing.png             # translations of an 8 x 8 image
@@ -44,7 +43,7 @@ def register(sub) -> None:
                              "(per block with --n) and the caption says so (default 512), e.g. --max-points 256")
     parser.add_argument("--title", metavar="TEXT", help="picture title (default: the group's name)")
     parser.add_argument("--dpi", type=int, default=110, metavar="DPI", help="resolution (default 110), e.g. --dpi 200")
-    parser.add_argument("--json", action="store_true", help="print what was drawn as one JSON object")
+    add_output_arguments(parser, json_help="print what was drawn as one JSON object")
     parser.set_defaults(handler=run)
 
 
@@ -77,13 +76,13 @@ def run(args) -> int:
     out = rho.tensor(args.out_power) if args.out_power != 1 else rho
     inp = rho.tensor(args.in_power) if args.in_power != 1 else rho
     basis = eqsolve.solve(out=out, inp=inp)
-    subtitle = f"degree {group.degree}, order {order_text(group)}"
+    subtitle = f"degree {group.degree}, order {order_text(group, args)}"
     info = draw_sharing(basis.orbit_index, args.out, title=args.title or label, blocks=blocks,
                         max_points=args.max_points, dpi=args.dpi, subtitle=subtitle)
     if args.json:
         print_json({"group": label, **info})
     else:
         shown = " x ".join(map(str, info["shown"]))
-        print(f"wrote {info['path']}: {label}, {info['dim']} shared weights over a "
+        print(f"wrote {info['path']}: {label}, {info['dimension']} shared weights over a "
               f"{info['shape'][0]} x {info['shape'][1]} matrix" + (f" (drawn: {shown})" if info["cropped"] else ""))
     return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, order_text, print_json, print_table
+from ._common import (add_group_arguments, add_output_arguments, group_from_args, group_label, order_text,
+                      order_value, print_json, print_table)
 
 HELP = "solve P(g) L P(g)^T = L exactly: the 0/1 orbit basis of the equivariant maps"
 EXAMPLES = """\
@@ -21,7 +22,7 @@ examples:
 
 def register(sub) -> None:
     parser = sub.add_parser(
-        "solve", help=HELP, description=HELP + "\n\n" + GROUP_HELP, epilog=EXAMPLES,
+        "solve", help=HELP, description=HELP, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_group_arguments(parser)
@@ -29,10 +30,10 @@ def register(sub) -> None:
                         help="output action: the group on [d]^K (default 1: its points; 0: trivial)")
     parser.add_argument("--in-power", type=int, default=1, metavar="K",
                         help="input action: the group on [d]^K (default 1)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--symbolic", action="store_true",
                         help="print the general equivariant matrix in symbols theta_k (sympy)")
     parser.add_argument("--save", metavar="FILE", help="write the basis to FILE (.npz, no pickle)")
+    add_output_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -55,13 +56,12 @@ def run(args) -> int:
     inp = rho.tensor(args.in_power) if args.in_power != 1 else rho
     basis = eqsolve.solve(out=out, inp=inp)
     seconds = time.perf_counter() - start
-    order = order_text(group)
     orbits = len(group.orbits())
     if args.save:
         basis.save(args.save)
     record = {
         "group": group_label(group, args),
-        "order": order,
+        "order": order_value(group),
         "orbits": orbits,
         "dimension": basis.dim,
         "method": "orbits",
@@ -79,7 +79,8 @@ def run(args) -> int:
             record["symbolic"] = [[str(x) for x in row] for row in basis.symbolic().tolist()]
         print_json(record)
         return 0
-    print_table([(key, value) for key, value in record.items() if key != "seconds"] + [("seconds", f"{seconds:.4f}")])
+    shown = {**record, "order": order_text(group, args), "seconds": f"{seconds:.4f}"}
+    print_table(list(shown.items()))
     if args.symbolic:
         import sympy
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import time
 
 from .._errors import EqsolveError
-from ._common import GROUP_HELP, add_group_arguments, group_from_args, group_label, order_text, print_json
+from ._common import add_group_arguments, add_output_arguments, group_from_args, group_label, order_text, order_value, print_json
 
 HELP = "verify Lemma 1, Theorem 1 and its generalizations for a group, each by independent computations"
 DESCRIPTION = HELP + """
@@ -22,12 +21,12 @@ independent method (orbits = eqsolve's solver, burnside = the literal Lemma 1 av
 burnside-classes = the same over conjugacy classes, nullspace = rank of the linear system,
 rencontres = E(S_n) from fixed-point counts, structural checks of the sharing table) and
 whether they agree. Methods that cannot run (a group too large to enumerate, a table too
-large for memory) are listed with the reason; fallbacks are said in the row.
-
-""" + GROUP_HELP
+large for memory) are counted under the table and listed with the reason by -v; a row
+that used a fallback is marked *. Long runs show progress on stderr when it is a terminal.
+"""
 EXAMPLES = """\
 examples:
-  eqsolve verify "(0 1 2 3 4 5 6 7 8 9)" --n 25 --channels 16 32   # a table, one row per claim
+  eqsolve verify "(0 1 2 3 4 5 6 7 8 9)" --n 25 --in-channels 16 --out-channels 32
   eqsolve verify --group cyclic:100 --n 25 --json                  # the same as one JSON object
   eqsolve verify --gap "(1,2,3,4)(5,6), (1,2)" --n 5               # GAP notation, 1-based
   eqsolve verify --group grid:8x8 --n 6 --report grid.md           # markdown report + PNG pictures
@@ -45,16 +44,17 @@ def register(sub) -> None:
         "verify", help=HELP, description=DESCRIPTION, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_group_arguments(parser, required=False)
+    add_group_arguments(parser)
     parser.add_argument("--n", type=int, default=2, metavar="N",
                         help="number of elements in a set: G = S_N x H (default 2), e.g. --n 25")
-    parser.add_argument("--channels", type=int, nargs=2, default=(1, 1), metavar=("C_IN", "C_OUT"),
-                        help="input and output channels of the layers (default 1 1), e.g. --channels 16 32")
+    parser.add_argument("--in-channels", type=int, default=1, metavar="C",
+                        help="input channels of the layers (default 1), e.g. --in-channels 16")
+    parser.add_argument("--out-channels", type=int, default=1, metavar="C",
+                        help="output channels of the layers (default 1), e.g. --out-channels 32")
     parser.add_argument("--suite", choices=["paper"],
                         help="run a fixed suite instead of one group: 'paper' = the settings of the paper's "
                              "experiments at their true sizes (signals C_100, 64x64 images with n = 6 and 20, "
                              "point clouds and graphs with m = 20, tabular, DeepSets), e.g. --suite paper")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (same fields as the table)")
     parser.add_argument("--report", metavar="FILE",
                         help="also write a markdown report to FILE (with PNG pictures of the sharing patterns "
                              "when matplotlib is installed), e.g. --report verify.md")
@@ -74,6 +74,8 @@ def register(sub) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed of the Monte Carlo fallback (default 0)")
     parser.add_argument("--no-wreath", action="store_true", help="leave out the wreath-product row (H wr S_N)")
     parser.add_argument("--no-products", action="store_true", help="leave out the products row (H x H)")
+    add_output_arguments(parser, json_help="print one JSON object (the attributes of the theory results)",
+                         verbose="list every skipped method and fallback with the reason")
     parser.set_defaults(handler=run)
 
 
@@ -111,7 +113,7 @@ def _run_group(args, limits) -> int:
     from eqsolve.theory import suite
 
     group = group_from_args(args)
-    c_in, c_out = args.channels
+    c_in, c_out = args.in_channels, args.out_channels
     start = time.perf_counter()
     results = theory.verify(group, args.n, c_in, c_out, wreath=not args.no_wreath, products=not args.no_products,
                             limits=limits)
@@ -123,17 +125,17 @@ def _run_group(args, limits) -> int:
         pictures = suite.write_report(wrapped, args.report, pictures=not args.no_pictures,
                                       pictures_dir=args.pictures, limits=limits)
     if args.json:
-        record = {"group": label, "degree": group.degree, "order": order_text(group), "n": args.n,
-                  "channels": [c_in, c_out], **results.to_dict(), "seconds": round(seconds, 6)}
+        record = {"group": label, "degree": group.degree, "order": order_value(group), "n": args.n,
+                  "in_channels": c_in, "out_channels": c_out, **results.to_dict(), "seconds": round(seconds, 6)}
         if args.report:
             record["report"] = args.report
             record["pictures"] = pictures
         print_json(record)
     else:
-        print(f"verify H = {label} ({group.degree} points, order {order_text(group)}), n = {args.n}, "
+        print(f"verify H = {label} ({group.degree} points, order {order_text(group, args)}), n = {args.n}, "
               f"channels {c_in} -> {c_out}")
-        _print_results(results)
-        _print_footer(results, seconds, args.report, pictures)
+        print(results.text(verbose=args.verbose, full=args.full))
+        _print_report(args.report, pictures)
     return _exit_code(results.status)
 
 
@@ -152,44 +154,12 @@ def _run_suite(args, limits) -> int:
             record["pictures"] = pictures
         print_json(record)
     else:
-        for section in result.sections:
-            print(f"== {section.title} ({section.seconds:.2f} s)")
-            _print_results(section.results)
-            print()
-        _print_footer(result.results, result.seconds, args.report, pictures)
+        print(result.text(verbose=args.verbose, full=args.full))
+        _print_report(args.report, pictures)
     return _exit_code(result.status)
 
 
-def _print_results(results) -> None:
-    from eqsolve.theory._result import format_value
-
-    rows = [("claim", "predicted", "result", "seconds", "independent computations")]
-    for r in results:
-        status = {"agree": "agree", "disagree": "DISAGREE", "unchecked": "UNCHECKED"}[r.status]
-        if r.fallback:
-            status += "*"
-        rows.append((r.claim, format_value(r.predicted), status, f"{r.seconds:.3f}", r.checks_text()))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
-    notes = []
-    for r in results:
-        if r.fallback:
-            notes.append(f"  * {r.claim}: fallback: {r.fallback}")
-        for s in r.skipped:
-            notes.append(f"    {r.claim}: {s.method} skipped: {s.reason}")
-    if notes:
-        print("skipped methods and fallbacks:")
-        print("\n".join(notes))
-
-
-def _print_footer(results, seconds, report, pictures) -> None:
-    counts = {s: sum(1 for r in results if r.status == s) for s in ("agree", "disagree", "unchecked")}
-    if counts["agree"] == len(results):
-        print(f"all {len(results)} claims agree ({seconds:.2f} s)")
-    else:
-        print(f"{counts['agree']} of {len(results)} claims agree, {counts['disagree']} disagree, "
-              f"{counts['unchecked']} could not be checked ({seconds:.2f} s)", file=sys.stdout)
+def _print_report(report, pictures) -> None:
     if report:
         print(f"report written to {report}" + (f" with {len(pictures)} picture(s)" if pictures else ""))
 
