@@ -44,6 +44,8 @@ from typing import Iterator
 
 import numpy as np
 
+from ._perm import compose, cycle_lengths, inverse, parity, point_orbit_labels
+
 __all__ = ["stabilizer_chain", "StabilizerChain", "GiantChain", "find_giant"]
 
 _TABLE_LEVEL = 1 << 25  # a level stores its transversal and inverses (int32) if 2 * orbit * degree <= this
@@ -114,55 +116,11 @@ def _clean(generators, degree: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# permutation kernels on stacks
-
-
-def _inv(p: np.ndarray) -> np.ndarray:
-    """Row-wise inverse of a permutation or a stack of them."""
-    out = np.empty_like(p)
-    ar = np.arange(p.shape[-1], dtype=p.dtype)
-    if p.ndim == 1:
-        out[p] = ar
-    else:
-        np.put_along_axis(out, p, np.broadcast_to(ar, p.shape), axis=1)
-    return out
-
-
-def _compose_rows(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``p o q`` row by row (apply ``q`` first)."""
-    return np.take_along_axis(p, q, axis=1)
+# small helpers (the permutation kernels live in eqsolve._perm)
 
 
 def _is_prime(p: int) -> bool:
     return p >= 2 and all(p % q for q in range(2, math.isqrt(p) + 1))
-
-
-def _cycle_labels(perm: np.ndarray) -> np.ndarray:
-    """Smallest point of the cycle through each point, by pointer doubling (O(n log n), vectorized)."""
-    n = perm.size
-    label = np.arange(n)
-    p = np.asarray(perm, dtype=np.int64)
-    step = 1
-    while step < n:
-        label = np.minimum(label, label[p])
-        p = p[p]
-        step *= 2
-    return label
-
-
-def _cycle_lengths(perm: np.ndarray) -> np.ndarray:
-    """Length of the cycle through each point."""
-    label = _cycle_labels(perm)
-    return np.bincount(label, minlength=perm.size)[label]
-
-
-def _parity(perm: np.ndarray) -> int:
-    """0 for even, 1 for odd permutations: (points - cycles) mod 2."""
-    perm = np.asarray(perm)
-    if perm.size == 0:
-        return 0
-    cycles = int(np.count_nonzero(_cycle_labels(perm) == np.arange(perm.size)))
-    return (perm.size - cycles) % 2
 
 
 class _ProductReplacement:
@@ -190,7 +148,7 @@ class _ProductReplacement:
     def next(self) -> np.ndarray:
         rng, pool = self.rng, self.pool
         i, j = rng.choice(len(pool), size=2, replace=False)
-        other = pool[j] if rng.integers(2) else _inv(pool[j])
+        other = pool[j] if rng.integers(2) else inverse(pool[j])
         pool[i] = pool[i][other] if rng.integers(2) else other[pool[i]]
         self.acc = self.acc[pool[i]]
         return self.acc
@@ -237,7 +195,7 @@ class GiantChain:
         g = np.arange(self.degree, dtype=np.int64)
         M = self.support
         g[M] = M[rng.permutation(len(M))]
-        if self.alternating and _parity(g):
+        if self.alternating and parity(g):
             # composing with a fixed transposition maps odd bijectively onto even: still uniform
             g[[M[0], M[1]]] = g[[M[1], M[0]]]
         return g
@@ -251,7 +209,7 @@ class GiantChain:
         outside[self.support] = False
         if np.any(g[outside] != np.flatnonzero(outside)):
             return False
-        return not (self.alternating and _parity(g))
+        return not (self.alternating and parity(g))
 
     def iter_elements(self, batch: int = 1 << 16) -> Iterator[np.ndarray]:
         """All elements (feasible for small m only), in stacks of about ``batch`` rows."""
@@ -303,8 +261,6 @@ def find_giant(generators: np.ndarray, degree: int, rng=None) -> GiantChain | No
     >>> find_giant(groups.dihedral(40).generators, 40) is None
     True
     """
-    from ._group import point_orbit_labels
-
     gens = _clean(generators, degree)
     if len(gens) == 0:
         return None
@@ -327,9 +283,9 @@ def find_giant(generators: np.ndarray, degree: int, rng=None) -> GiantChain | No
     source = _ProductReplacement(local, rng)
     long_seen = False
     for attempt in range(GIANT_TRIES):
-        lengths = _cycle_lengths(source.next())
+        lengths = cycle_lengths(source.next())
         if np.isin(lengths, primes).any():
-            odd = any(_parity(g) for g in local)
+            odd = any(parity(g) for g in local)
             return GiantChain(degree, alternating=not odd, support=moved)
         long_seen = long_seen or bool(np.any((lengths > m // 2) & (lengths < m - 2)))
         if attempt + 1 >= _GIANT_LONG_CYCLE_TRIES and not long_seen:
@@ -363,7 +319,7 @@ class _Level:
     def build(self) -> None:
         """(Re)compute orbit and a shallow Schreier tree; drop any stored table."""
         self._drop_table()
-        inverses = _inv(self.gens)
+        inverses = inverse(self.gens)
         keep = np.any(inverses != self.gens, axis=1)  # involutions are their own inverse
         self.tree_gens = np.concatenate([self.gens, inverses[keep]])
         limit = max(8, 2 * math.ceil(math.log2(max(self.degree, 2))))
@@ -376,7 +332,7 @@ class _Level:
                     p = p[p]
                     if not np.any(p != np.arange(self.degree)):
                         break
-                    extra += [p, _inv(p)]
+                    extra += [p, inverse(p)]
             if extra:
                 self.tree_gens = _clean(np.concatenate([self.tree_gens, np.array(extra)]), self.degree).astype(_IDX)
             self._bfs()
@@ -385,9 +341,9 @@ class _Level:
             if self.depth <= limit:
                 break
             deep = self._walk_rows(np.array([self.size - 1]))[0]
-            self.tree_gens = np.concatenate([self.tree_gens, deep[None], _inv(deep)[None]])
+            self.tree_gens = np.concatenate([self.tree_gens, deep[None], inverse(deep)[None]])
             self._bfs()
-        self.tree_inv = _inv(self.tree_gens)
+        self.tree_inv = inverse(self.tree_gens)
         self.tree_label = np.arange(len(self.gens))  # tree_gens[tree_label[j]] is gens[j]
         self.verified = False
         self.progress = 0
@@ -464,8 +420,8 @@ class _Level:
                 hi = min(b, lo + step)
                 parent, label = self.parent[lo:hi], self.label[lo:hi]
                 # u_child = g o u_parent and u_child^-1 = u_parent^-1 o g^-1
-                table[lo:hi] = _compose_rows(self.tree_gens[label], table[parent])
-                table_inv[lo:hi] = _compose_rows(table_inv[parent], self.tree_inv[label])
+                table[lo:hi] = compose(self.tree_gens[label], table[parent])
+                table_inv[lo:hi] = compose(table_inv[parent], self.tree_inv[label])
         self.table, self.table_inv = table, table_inv
         self.budget[0] -= entries
         return True
@@ -478,7 +434,7 @@ class _Level:
         active = np.flatnonzero(self.label[cur] >= 0)
         while active.size:
             g = self.tree_gens[self.label[cur[active]]]
-            out[active] = _compose_rows(out[active], g)
+            out[active] = compose(out[active], g)
             cur[active] = self.parent[cur[active]]
             active = active[self.label[cur[active]] >= 0]
         return out
@@ -498,7 +454,7 @@ class _Level:
         active = np.flatnonzero(self.label[cur] >= 0)
         while active.size:
             ginv = self.tree_inv[self.label[cur[active]]]
-            H[active] = _compose_rows(ginv, H[active])
+            H[active] = compose(ginv, H[active])
             cur[active] = self.parent[cur[active]]
             active = active[self.label[cur[active]] >= 0]
         return H
@@ -528,8 +484,6 @@ class _Level:
                 if np.any(c[t[O]] != t[value]):
                     return False
             cs.append(c)
-        from ._group import point_orbit_labels
-
         labels = point_orbit_labels(np.array(cs), d)
         return bool(np.all(labels[O] == labels[self.point]))
 
@@ -701,7 +655,7 @@ class StabilizerChain:
             ks, normal = [], True
             for j in others:
                 s = L.gens[j]
-                s_inv = _inv(s)
+                s_inv = inverse(s)
                 for t in R.gens:
                     x = s[t[s_inv]]
                     p = R.pos[x[L.point]]

@@ -248,7 +248,6 @@ def montecarlo(out, inp, samples: int = MONTECARLO_SAMPLES, rng=None) -> tuple[f
     require_work(int(samples) * (out.degree + inp.degree + SAMPLE_OVERHEAD),
                  f"montecarlo with {samples} samples on {out.degree} + {inp.degree} points")
     rng = np.random.default_rng(rng)
-    group = out.group
     values = np.empty(samples, dtype=np.float64)
     ar_out, ar_in = np.arange(out.degree), np.arange(inp.degree)
     from ._sampling import joint_sampler

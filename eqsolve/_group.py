@@ -8,15 +8,14 @@
 from __future__ import annotations
 
 import math
-from functools import cached_property
 from itertools import combinations
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ._errors import ActionMismatchError, DegreeMismatchError, EqsolveError, NotABijectionError
+from ._errors import ActionMismatchError, DegreeMismatchError, EqsolveError
 from ._parse import cycles_to_array, format_permutation, parse_cycles
-from ._perm import check_array_form, compose, identity
+from ._perm import canonical_labels, check_array_form, point_orbit_labels, product_images  # noqa: F401 (re-exported)
 
 GeneratorLike = "Sequence[int] | np.ndarray | str | sympy.combinatorics.Permutation"
 
@@ -411,40 +410,6 @@ class Action:
         images = np.array([image(g) for g in self.images], dtype=np.int64).reshape(self.group.ngens, len(subsets))
         recipe = None if self._recipe is None else (lambda g: image(self.image_of(g)))
         return Action(self.group, images, recipe, f"{k}-subsets of {self.name}")
-
-
-def product_images(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Images of the product action on [da] x [db] (row-major), stacked over generators."""
-    db = b.shape[1]
-    return (a[:, :, None] * db + b[:, None, :]).reshape(a.shape[0], a.shape[1] * db)
-
-
-def point_orbit_labels(images: np.ndarray, degree: int) -> np.ndarray:
-    """Orbit label of every point, orbits numbered by their smallest point.
-
-    >>> point_orbit_labels(np.array([[1, 0, 2, 4, 3]]), 5).tolist()
-    [0, 0, 1, 2, 2]
-    """
-    if degree == 0:
-        return np.zeros(0, dtype=np.int64)
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    k = images.shape[0]
-    rows = np.tile(np.arange(degree), k)
-    graph = coo_matrix((np.ones(k * degree, dtype=np.int8), (rows, images.ravel())), shape=(degree, degree))
-    _, labels = connected_components(graph, directed=True, connection="weak")
-    return canonical_labels(labels)
-
-
-def canonical_labels(labels: np.ndarray) -> np.ndarray:
-    """Renumber labels 0, 1, ... in order of first appearance."""
-    if labels.size == 0:
-        return labels.astype(np.int64)
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[inverse.ravel()]
 
 
 MAX_POINTS = 1 << 26

@@ -16,15 +16,15 @@ import numpy as np
 
 import eqsolve
 from eqsolve import Action, ActionMismatchError, EqsolveError, PermutationGroup, groups
+from eqsolve._format import abbreviate
 
 from ._combinatorics import bell as bell_number
 from ._combinatorics import fixed_point_moment, symmetric_dimension
 from ._methods import (
     DEFAULT_MAX_UNKNOWNS,
-    big,
     LITERAL_CHANNELS_MAX,
     _bytes,
-        Limits,
+    Limits,
     Skip,
     Work,
     attempt,
@@ -220,12 +220,12 @@ def _lemma1(work: Work, out: Action, inp: Action, label: str) -> ClaimResult:
     if same:
         statement = (f"E(H) = (1/|H|) sum_h tr(P(h))^2 = {_fmt(predicted)} = number of orbits of H on pairs of points "
                      f"= dimension of the H-equivariant maps R^{out.degree} -> R^{out.degree}, for H = {label} "
-                     f"(|H| = {big(order)})")
+                     f"(|H| = {abbreviate(order)})")
         explanation = ("A linear layer that commutes with every symmetry in H has E(H) free weights: the average of "
                        "(number of fixed points)^2 over H, which is also the number of orbits of H on index pairs.")
     else:
         statement = (f"E = (1/|G|) sum_g fix_out(g) fix_in(g) = {_fmt(predicted)} = dimension of the equivariant maps "
-                     f"R^{inp.degree} -> R^{out.degree} for {label} (|G| = {big(order)})")
+                     f"R^{inp.degree} -> R^{out.degree} for {label} (|G| = {abbreviate(order)})")
         explanation = ("Between two actions, the Burnside average of fix_out(g) fix_in(g) counts the orbits on "
                        "(output, input) pairs, one free weight each.")
     return check("Lemma 1", statement, predicted, comps, skipped, predicted_by=predicted_by, fallback=fallback,
@@ -756,7 +756,7 @@ def _too_big_for_direct(limits: Limits, degree: int, order) -> list[tuple[str, s
     return [
         ("orbits", f"the {degree} x {degree} orbit table would need {_bytes(table)}, above the limit "
                    f"{_bytes(limits.max_bytes)} (raise max_bytes= / --max-memory)"),
-        ("burnside", f"the Burnside sum would enumerate {big(size)} elements (limit {limits.max_elements})"),
+        ("burnside", f"the Burnside sum would enumerate {abbreviate(size)} elements (limit {limits.max_elements})"),
         ("nullspace", f"{degree * degree} unknowns, above the limit {limits.max_unknowns} (max_unknowns)"),
     ]
 

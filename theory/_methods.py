@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from fractions import Fraction
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 import eqsolve
 from eqsolve import Action, EqsolveError, PermutationGroup, ProblemTooLargeError
+from eqsolve._format import abbreviate
 
 from ._combinatorics import TooManyClasses, class_sum
 from ._result import Computation, Skipped, Timer
@@ -48,8 +48,8 @@ class Limits:
         the size they would need. Default 4 GiB.
     max_unknowns:
         Largest linear system (d_out * d_in unknowns) for the nullspace and rank methods,
-        which build a dense matrix of that side. Default 1024 (eqsolve's own limit is 4096,
-        where one numerical rank takes tens of seconds).
+        which build a dense matrix of that side. Default 1024 (``eqsolve.count``'s own limit
+        is 2048, ``NULLSPACE_NUMERIC_MAX``, where one numerical rank takes seconds).
     max_elements:
         Largest group the literal Burnside sum enumerates. Default 10^6.
     samples, seed:
@@ -193,60 +193,17 @@ def attempt(method: str, fn, computations: list, skipped: list, note: str = "", 
 
 
 def burnside(out: Action, inp: Action, limits: Limits):
-    """Literal Lemma 1 sum over every element (exact Fraction).
-
-    Uses ``eqsolve.count(method="burnside")``. That call fails for two *different*
-    actions in eqsolve 0.1.0 (``_count._joint`` does not shift the input points, so the
-    joint images are not permutations and sympy raises a plain ValueError); then the same
-    sum is computed here by enumerating the joint action, and the result's note says so.
-    """
+    """Literal Lemma 1 sum over every element (exact Fraction), by ``eqsolve.count``."""
     order = out.group.order()
     points = out.degree + (0 if out is inp else inp.degree)
     if order > limits.max_elements:
-        raise Skip(f"the Burnside sum would enumerate {big(order)} group elements, above max_elements = "
+        raise Skip(f"the Burnside sum would enumerate {abbreviate(order)} group elements, above max_elements = "
                    f"{limits.max_elements} (raise max_elements= / --max-elements)")
     if order * points > BURNSIDE_WORK_PER_ELEMENT * limits.max_elements:
         raise Skip(f"the Burnside sum would enumerate {order} elements on {points} points, above "
                    f"{BURNSIDE_WORK_PER_ELEMENT} x max_elements = {BURNSIDE_WORK_PER_ELEMENT * limits.max_elements} "
-                   "element-points (building the stabilizer chain alone takes minutes there; raise max_elements=)")
-    try:
-        return eqsolve.count(out=out, inp=inp, method="burnside", max_elements=limits.max_elements)
-    except EqsolveError:
-        raise
-    except ValueError as err:
-        if out is inp:
-            raise
-        value = joint_burnside(out, inp, limits)
-        return Computation("burnside", value, exact=True, seconds=0.0, note=(
-            f"eqsolve.count(method='burnside') failed on two different actions ({err}; core bug: "
-            "_count._joint does not shift the input points); theory enumerated the joint action instead"))
-
-
-def joint_burnside(out: Action, inp: Action, limits: Limits) -> Fraction:
-    """(1/|G|) sum_g fix_out(g) fix_in(g), enumerating the image of G in the joint action on
-    out-points followed by in-points (the average over G equals the average over its image)."""
-    order = out.group.order()
-    if order > limits.max_elements:
-        raise Skip(f"the Burnside sum would enumerate {big(order)} group elements (limit {limits.max_elements}; "
-                   "raise max_elements= / --max-elements)")
-    d_out, d_in = out.degree, inp.degree
-    joint = np.concatenate([out.images, inp.images + d_out], axis=1)
-    group = PermutationGroup(joint, degree=d_out + d_in) if len(joint) else PermutationGroup([], degree=d_out + d_in)
-    ident = np.arange(d_out + d_in)
-    total, count = 0, 0
-    for batch in group.chain.iter_elements(batch=max(1, (1 << 22) // max(d_out + d_in, 1))):
-        fixed = batch == ident
-        total += int(np.dot(fixed[:, :d_out].sum(axis=1, dtype=np.int64), fixed[:, d_out:].sum(axis=1, dtype=np.int64)))
-        count += batch.shape[0]
-    return Fraction(total, count)
-
-
-def big(value: int) -> str:
-    """An exact integer, abbreviated when long: ``2.43e18 (19 digits)``."""
-    text = str(value)
-    if len(text) <= 15:
-        return text
-    return f"{text[0]}.{text[1:3]}e{len(text) - 1}"
+                   "element-points (raise max_elements=)")
+    return eqsolve.count(out=out, inp=inp, method="burnside", max_elements=limits.max_elements)
 
 
 def nullspace(out: Action, inp: Action, limits: Limits) -> Computation:
