@@ -21,9 +21,9 @@ JSON_VOCABULARY = """\
   of `Computation` (`method`, `value`, `exact`, `seconds`, `agrees`, ...); `count`
   prints those of `eqsolve._count.CountResult`; channels are `in_channels` and
   `out_channels`, as in `theory.verify(H, n, in_channels, out_channels)`.
-- **Errors** under `--json` are one object on stderr, `{"error": {"type": ..., "message":
-  ..., "command": ...}}`, with exit status 2 (`type` is the `EqsolveError` subclass, or
-  `UsageError` for a bad flag); nothing is printed on stdout.
+- **Errors** under `--json` are one object on stderr, `{"command": ..., "error": MESSAGE,
+  "type": ..., "exit_code": 2}`, with exit status 2 (`type` is the `EqsolveError` subclass,
+  the `OSError` kind, or `UsageError` for a bad flag); nothing is printed on stdout.
 
 Text output abbreviates integers of more than 15 digits (`2.65e32, 33 digits`); `--full`
 prints them in full. Progress bars go to stderr, and only when it is a terminal.

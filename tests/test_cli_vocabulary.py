@@ -71,8 +71,8 @@ def test_errors_under_json_are_one_json_object_on_stderr(argv, kind, capsys):
     code = info.value.code if kind == "UsageError" else code
     out = capsys.readouterr()
     assert code == 2 and out.out == ""
-    error = json.loads(out.err)["error"]
-    assert error["type"] == kind and error["message"] and error["command"].startswith("eqsolve " + argv[0])
+    error = json.loads(out.err)
+    assert error["type"] == kind and error["error"] and error["exit_code"] == 2 and error["command"] == argv[0]
 
 
 class _nothing:
@@ -167,8 +167,8 @@ def test_export_reads_trained_weights_and_checks_them(tmp_path, capsys):
     torch.save(other.state_dict(), tmp_path / "other.pt")
     (tmp_path / "net.pt2").unlink()
     assert _export(tmp_path, "--weights", str(tmp_path / "other.pt")) == 2
-    err = json.loads(capsys.readouterr().err)["error"]
-    assert "shape" in err["message"] and not (tmp_path / "net.pt2").exists()
+    err = json.loads(capsys.readouterr().err)
+    assert "shape" in err["error"] and not (tmp_path / "net.pt2").exists()
 
 
 def test_save_weights_refuses_to_overwrite_without_force(tmp_path, capsys):
