@@ -11,9 +11,10 @@ from .dss import DSSLinear
 from .linear import EquivariantLinear
 from .norm import EquivariantBatchNorm, SetNorm
 from .pool import InvariantPool
-from . import baselines, blocks, models, train
+from . import baselines, blocks, exporting, models, train
 from .registry import MODELS, build
-from .export import export, load_exported, load_state_dict, save_state_dict
+from .exporting import (ExportResult, export, load_exported, load_state_dict, onnx_available, onnx_compatible,
+                        read_metadata, save_state_dict)
 from .models import count_parameters
 
 __all__: list[str] = [
@@ -30,7 +31,12 @@ __all__: list[str] = [
     "MODELS",
     "train",
     "export",
+    "exporting",
+    "ExportResult",
     "load_exported",
+    "read_metadata",
+    "onnx_compatible",
+    "onnx_available",
     "save_state_dict",
     "load_state_dict",
     "count_parameters",

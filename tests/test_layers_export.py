@@ -21,9 +21,9 @@ from eqsolve import layers
 from eqsolve import EqsolveError, groups
 from eqsolve.cli import main
 from eqsolve.layers import baselines, models
-from eqsolve.layers.export import load_exported, onnx_compatible, read_metadata
+from eqsolve.layers import load_exported, onnx_compatible, read_metadata
 
-export_module = importlib.import_module("eqsolve.layers.export")  # layers.export is the function
+export_module = layers.exporting  # the module; layers.export is the function
 HAS_ONNX = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxscript"))
 needs_onnx = pytest.mark.skipif(not HAS_ONNX, reason="needs the onnx and onnxscript packages")
 FORMATS = ["pt2", "torchscript"] + (["onnx"] if HAS_ONNX else [])
@@ -455,3 +455,13 @@ def test_every_model_in_every_format_runs_without_eqsolve(tmp_path):
     assert set(report) == set(artifacts)
     for key, errors in report.items():
         assert max(errors) <= 1e-5, (key, errors)
+
+
+def test_export_is_the_function_and_exporting_the_module():
+    import eqsolve.layers.exporting as module
+
+    assert callable(layers.export) and layers.export is module.export
+    assert layers.exporting is module and module.__name__ == "eqsolve.layers.exporting"
+    import eqsolve.layers._onnx as onnx_part
+
+    assert layers.onnx_compatible is onnx_part.onnx_compatible  # ONNX specifics in their own module

@@ -299,7 +299,7 @@ def test_paths_come_from_one_registry(rng):
 def test_one_tolerance_table():
     import importlib
 
-    export = importlib.import_module("eqsolve.layers.export")
+    export = importlib.import_module("eqsolve.layers.exporting")
 
     table = layers.testing.TOLERANCES
     assert set(export.CHECK_TOLERANCE) == set(table) == set(layers.testing.TOLERANCE)

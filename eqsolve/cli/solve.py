@@ -66,7 +66,7 @@ def run(args) -> int:
         "dimension": basis.dim,
         "method": "orbits",
         "seconds": seconds,
-        "generators": group.ngens,
+        "ngens": group.ngens,
     }
     if out is rho and inp is rho:
         record = {"degree": group.degree, **record}

@@ -27,6 +27,9 @@ the module's (``rtol = atol = 1e-5`` in float32). Exporting runs the module in e
 
 Weights alone: :func:`save_state_dict` / :func:`load_state_dict` (``torch.load(weights_only=True)``).
 
+The module is ``eqsolve.layers.exporting``; ``eqsolve.layers.export`` is the function
+:func:`export` itself (ONNX specifics live in ``eqsolve.layers._onnx``).
+
 Examples
 --------
 >>> import os, tempfile, torch, eqsolve; from eqsolve import layers
@@ -44,17 +47,11 @@ torch.Size([3, 3])
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import importlib.util
 import inspect
 import json
-import logging
-import os
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import torch
 from torch import nn
@@ -63,12 +60,13 @@ from eqsolve import EqsolveError
 from eqsolve._io import atomic_path, atomic_write
 
 from . import _executors
+from ._onnx import OnnxProgram, onnx_available, onnx_compatible, write_onnx
+from ._tracing import METADATA_NAME, as_inputs, as_outputs, first_line, float_dtype, quiet, shapes_arg, tiled
 from .models import SetNet, count_parameters
 from .testing import TOLERANCES
 
 FORMATS = ("pt2", "torchscript", "onnx")
 SUFFIXES = {".pt2": "pt2", ".pt": "torchscript", ".ts": "torchscript", ".onnx": "onnx"}
-METADATA_NAME = "eqsolve.json"
 #: tolerance of the round-trip check per dtype: (rtol, atol), from the one table in layers.testing
 CHECK_TOLERANCE = {dtype: (tol.round_trip, tol.round_trip) for dtype, tol in TOLERANCES.items()}
 
@@ -128,11 +126,6 @@ class ExportResult:
 
 
 # -- public API ---------------------------------------------------------------------------------
-def onnx_available() -> bool:
-    """Whether ``torch.onnx.export(dynamo=True)`` can run here (needs ``onnx`` and ``onnxscript``)."""
-    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxscript"))
-
-
 def export(model: nn.Module, example_input, path, format: Optional[str] = None, *, dynamic: bool = True,
            check: bool = True, metadata: Optional[Dict[str, object]] = None,
            opset: Optional[int] = None) -> ExportResult:
@@ -173,7 +166,7 @@ def export(model: nn.Module, example_input, path, format: Optional[str] = None, 
         raise EqsolveError(f"export takes a torch.nn.Module, got {type(model).__name__}")
     path = Path(path)
     fmt = _format_of(path, format)
-    inputs = _as_inputs(example_input)
+    inputs = as_inputs(example_input)
     names = _input_names(model, len(inputs))
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
@@ -196,14 +189,14 @@ def export(model: nn.Module, example_input, path, format: Optional[str] = None, 
     with atomic_path(path) as tmp:  # only a checked file replaces the target
         try:
             with torch.no_grad():
-                reference = _as_outputs(model(*inputs))
+                reference = as_outputs(model(*inputs))
             dynamic_spec = _dynamic_spec(model, inputs) if dynamic else None
             if fmt == "pt2":
                 method, dyn = _write_pt2(model, inputs, names, tmp, dynamic_spec, meta_text)
             elif fmt == "torchscript":
                 method, dyn = _write_torchscript(model, inputs, names, tmp, meta_text, notes)
             else:
-                method, dyn = _write_onnx(model, inputs, names, tmp, dynamic_spec, meta_text, opset, notes)
+                method, dyn = write_onnx(model, inputs, names, tmp, dynamic_spec, meta_text, opset, notes)
         finally:
             model.train(was_training)
         error = _check(tmp, fmt, model, inputs, reference, dyn, notes) if check else None
@@ -211,7 +204,7 @@ def export(model: nn.Module, example_input, path, format: Optional[str] = None, 
     return ExportResult(
         path=str(path), format=fmt, method=method, inputs={n: list(t.shape) for n, t in zip(names, inputs)},
         outputs=[list(t.shape) for t in reference], dynamic=dyn, parameters=count_parameters(model),
-        max_abs_error=error, bytes=size, dtype=str(_float_dtype(inputs)).replace("torch.", ""),
+        max_abs_error=error, bytes=size, dtype=str(float_dtype(inputs)).replace("torch.", ""),
         notes=notes,
     )
 
@@ -307,94 +300,16 @@ def load_state_dict(model: nn.Module, path, strict: bool = True, map_location="c
     return model
 
 
-def onnx_compatible(model: nn.Module) -> Tuple[nn.Module, List[str]]:
-    """A copy of ``model`` whose fast paths all have ONNX kernels, and what was changed.
-
-    The FFT path of translation-group layers multiplies complex spectra, which ONNX cannot
-    express: those executors run as circular convolutions instead (same numbers, up to
-    rounding), or as the generic gather for grids of more than 3 axes.
-    """
-    changed: List[str] = []
-    if not any(isinstance(m, _executors.Translation) and m.mode == "fft" for m in model.modules()):
-        return model, changed
-    model = copy.deepcopy(model)
-    for name, module in model.named_modules():
-        kernel = getattr(module, "kernel", None)
-        if isinstance(kernel, _executors.Translation) and kernel.mode == "fft" and kernel.ndim > 3:
-            module.kernel = _executors.materialize(_executors.Generic(module._source).to(kernel.ids.device))
-            changed.append(f"{name}: fft -> generic")
-    for name, module in list(model.named_modules()):
-        for child_name, child in list(module.named_children()):
-            if isinstance(child, _executors.Translation) and child.mode == "fft":
-                setattr(module, child_name, child.as_conv())
-                changed.append(f"{name + '.' if name else ''}{child_name}: fft -> conv")
-    return model, changed
-
-
-class OnnxProgram:
-    """Runs an ONNX file on tensors: ``onnxruntime`` when installed, else ``onnx.reference``."""
-
-    def __init__(self, path):
-        import onnx
-
-        self.path = str(path)
-        model = onnx.load(self.path)
-        self.input_names = [i.name for i in model.graph.input]
-        try:
-            import onnxruntime
-
-            session = onnxruntime.InferenceSession(self.path, providers=["CPUExecutionProvider"])
-            self.backend = "onnxruntime"
-            self._run = lambda feeds: session.run(None, feeds)
-        except ImportError:
-            from onnx.reference import ReferenceEvaluator
-
-            evaluator = ReferenceEvaluator(model)
-            self.backend = "onnx.reference"
-            self._run = lambda feeds: evaluator.run(None, feeds)
-
-    def __call__(self, *args):
-        if len(args) != len(self.input_names):
-            raise EqsolveError(f"{self.path} takes {len(self.input_names)} inputs {self.input_names}, got {len(args)}")
-        feeds = {name: _to_numpy(a) for name, a in zip(self.input_names, args)}
-        outs = [_from_numpy(o) for o in self._run(feeds)]
-        return outs[0] if len(outs) == 1 else tuple(outs)
-
-    def __repr__(self) -> str:
-        return f"OnnxProgram({self.path!r}, inputs={self.input_names}, backend={self.backend!r})"
-
-
-def _to_numpy(a):
-    """Tensor -> numpy; bfloat16 through ``ml_dtypes`` (installed with onnx)."""
-    if not isinstance(a, torch.Tensor):
-        return a
-    a = a.detach().cpu()
-    if a.dtype == torch.bfloat16:
-        import ml_dtypes
-
-        return a.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
-    return a.numpy()
-
-
-def _from_numpy(o) -> torch.Tensor:
-    import numpy as np
-
-    o = np.ascontiguousarray(o)
-    if o.dtype.name == "bfloat16":
-        return torch.from_numpy(o.view(np.int16).copy()).view(torch.bfloat16)
-    return torch.from_numpy(o.copy())
-
-
 # -- writers ------------------------------------------------------------------------------------
 def _write_pt2(model, inputs, names, path, spec, meta_text):
-    trace_inputs = _tiled(inputs, spec)
+    trace_inputs = tiled(inputs, spec)
     try:
-        with _quiet():
-            program = torch.export.export(model, tuple(trace_inputs), dynamic_shapes=_shapes_arg(spec, names))
+        with quiet():
+            program = torch.export.export(model, tuple(trace_inputs), dynamic_shapes=shapes_arg(spec, names))
     except EqsolveError:
         raise
     except Exception as err:
-        raise EqsolveError(f"torch.export failed for {type(model).__name__}: {type(err).__name__}: {_first_line(err)}") from None
+        raise EqsolveError(f"torch.export failed for {type(model).__name__}: {type(err).__name__}: {first_line(err)}") from None
     dyn = _dynamic_axes(program, names)
     program.example_inputs = None  # torch.export.save would store the whole example in the file
     with open(path, "wb") as handle:
@@ -404,68 +319,39 @@ def _write_pt2(model, inputs, names, path, spec, meta_text):
 
 def _write_torchscript(model, inputs, names, path, meta_text, notes):
     try:
-        with _quiet():
+        with quiet():
             module = torch.jit.script(model)
         method, dyn = "torch.jit.script", {n: "all" for n in names}
     except Exception as err:  # scripting failed: fall back to tracing the example
-        notes.append(f"torch.jit.script failed ({_first_line(err)}); traced on the example instead")
+        notes.append(f"torch.jit.script failed ({first_line(err)}); traced on the example instead")
         try:
-            with _quiet():
+            with quiet():
                 module = torch.jit.trace(model, tuple(inputs), check_trace=False)
         except Exception as err2:
             raise EqsolveError(
-                f"TorchScript export failed for {type(model).__name__}: script: {_first_line(err)}; "
-                f"trace: {type(err2).__name__}: {_first_line(err2)}"
+                f"TorchScript export failed for {type(model).__name__}: script: {first_line(err)}; "
+                f"trace: {type(err2).__name__}: {first_line(err2)}"
             ) from None
         method, dyn = "torch.jit.trace", {n: [0] for n in names}
-    with _quiet(), open(path, "wb") as handle:
+    with quiet(), open(path, "wb") as handle:
         torch.jit.save(module, handle, _extra_files={METADATA_NAME: meta_text})
     return method, dyn
-
-
-def _write_onnx(model, inputs, names, path, spec, meta_text, opset, notes):
-    import onnx
-
-    model, changed = onnx_compatible(model)
-    if changed:
-        notes.append("for ONNX, " + "; ".join(changed))
-    trace_inputs = _tiled(inputs, spec)
-    kwargs = {"dynamo": True, "input_names": names, "output_names": _output_names(model, inputs),
-              "dynamic_shapes": _shapes_arg(spec, names), "verbose": False}
-    if opset is not None:
-        kwargs["opset_version"] = int(opset)
-    try:
-        with _quiet():
-            program = torch.onnx.export(model, tuple(trace_inputs), **kwargs)
-    except Exception as err:
-        raise EqsolveError(f"ONNX export failed for {type(model).__name__}: {type(err).__name__}: {_first_line(err)}") from None
-    proto = program.model_proto
-    entry = proto.metadata_props.add()
-    entry.key, entry.value = METADATA_NAME, meta_text
-    dyn: Dict[str, object] = {}
-    for value in proto.graph.input:
-        dims = value.type.tensor_type.shape.dim
-        dyn[value.name] = [i for i, dim in enumerate(dims) if dim.dim_param]
-    with open(path, "wb") as handle:
-        handle.write(proto.SerializeToString())
-    onnx.checker.check_model(str(path))
-    return "torch.onnx (dynamo)", dyn
 
 
 def _check(path, fmt, model, inputs, reference, dyn, notes) -> float:
     """Load ``path`` and compare it with the module on the example; where axes are claimed
     dynamic, also on an example one larger along each of them. A program that fails there has
     its claim withdrawn (``dyn`` is emptied, with a note); a mismatch on the example raises."""
-    with _quiet():
+    with quiet():
         program = load_exported(path, fmt)
-    dtype = _float_dtype(inputs)
+    dtype = float_dtype(inputs)
     rtol, atol = CHECK_TOLERANCE.get(dtype, (1e-5, 1e-5))
     worst = _compare(program, fmt, inputs, reference, rtol, atol)
     axes = _claimed_axes(model, inputs, dyn)
     if any(axes.values()):
         bigger = _grown(inputs, axes)
         with torch.no_grad():
-            expected = _as_outputs(model(*bigger))
+            expected = as_outputs(model(*bigger))
         try:
             worst = max(worst, _compare(program, fmt, bigger, expected, rtol, atol))
         except EqsolveError as err:
@@ -478,11 +364,11 @@ def _check(path, fmt, model, inputs, reference, dyn, notes) -> float:
 def _compare(program, fmt, args, expected, rtol, atol) -> float:
     with torch.no_grad():
         try:
-            got = _as_outputs(program(*args))
+            got = as_outputs(program(*args))
         except Exception as err:
             raise EqsolveError(
                 f"the exported {fmt} program fails on inputs of shape {[list(a.shape) for a in args]}: "
-                f"{type(err).__name__}: {_first_line(err)}"
+                f"{type(err).__name__}: {first_line(err)}"
             ) from None
     if len(got) != len(expected):
         raise EqsolveError(f"the exported {fmt} program returns {len(got)} outputs, the module {len(expected)}")
@@ -540,24 +426,6 @@ def _format_of(path: Path, format: Optional[str]) -> str:
     return SUFFIXES.get(path.suffix.lower(), "pt2")
 
 
-def _as_inputs(example_input) -> List[torch.Tensor]:
-    items = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
-    if not items:
-        raise EqsolveError("example_input must be a tensor or a non-empty tuple of tensors")
-    for i, item in enumerate(items):
-        if not isinstance(item, torch.Tensor):
-            raise EqsolveError(f"example_input[{i}] must be a torch.Tensor, got {type(item).__name__}")
-    return items
-
-
-def _as_outputs(out) -> List[torch.Tensor]:
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, (tuple, list)) and all(isinstance(o, torch.Tensor) for o in out):
-        return list(out)
-    raise EqsolveError(f"export needs a module returning a tensor or a tuple of tensors, got {type(out).__name__}")
-
-
 def _input_names(model: nn.Module, count: int) -> List[str]:
     try:
         params = [p for p in inspect.signature(model.forward).parameters.values()
@@ -573,19 +441,6 @@ def _input_names(model: nn.Module, count: int) -> List[str]:
     return [p.name for p in params[:count]]
 
 
-def _output_names(model, inputs) -> List[str]:
-    with torch.no_grad():
-        outs = _as_outputs(model(*inputs))
-    return ["y"] if len(outs) == 1 else [f"y{i}" for i in range(len(outs))]
-
-
-def _float_dtype(inputs) -> torch.dtype:
-    for t in inputs:
-        if t.is_floating_point():
-            return t.dtype
-    return torch.float32
-
-
 def _dynamic_spec(model, inputs) -> Dict[int, List[int]]:
     """Axes to export as dynamic, per input index: the batch (axis 0) of every input with
     ndim >= 1, and axis 1 of ``x`` / ``mask`` for set models of any set size."""
@@ -597,27 +452,6 @@ def _dynamic_spec(model, inputs) -> Dict[int, List[int]]:
             axes.append(1)
         spec[i] = axes
     return spec
-
-
-def _shapes_arg(spec, names):
-    if spec is None:
-        return None
-    return {name: {axis: torch.export.Dim.AUTO for axis in spec.get(i, [])} for i, name in enumerate(names)}
-
-
-def _tiled(inputs, spec) -> List[torch.Tensor]:
-    """Inputs repeated to size >= 2 along their dynamic axes (torch.export specialises 0 and 1)."""
-    if spec is None:
-        return list(inputs)
-    out = []
-    for i, t in enumerate(inputs):
-        for axis in spec.get(i, []):
-            if 0 < t.shape[axis] < 2:
-                reps = [1] * t.dim()
-                reps[axis] = 2
-                t = t.repeat(reps)
-        out.append(t)
-    return out
 
 
 def _dynamic_axes(program, names) -> Dict[str, List[int]]:
@@ -632,24 +466,3 @@ def _dynamic_axes(program, names) -> Dict[str, List[int]]:
     return dyn
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0][:300] if text else type(err).__name__
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Silence the exporters' warnings and log lines (they go to stderr even on success)."""
-    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "torch._export", "torch.fx",
-                                                    "torch._dynamo", "onnxscript")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-                yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
