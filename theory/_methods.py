@@ -21,6 +21,7 @@ import numpy as np
 
 import eqsolve
 from eqsolve import Action, EqsolveError, PermutationGroup, ProblemTooLargeError
+from eqsolve._budget import format_bytes
 from eqsolve._format import abbreviate
 
 from ._combinatorics import TooManyClasses, class_sum
@@ -256,11 +257,4 @@ def channel_action(group: PermutationGroup, channels: int) -> Action:
     return Action(group, images, recipe=lambda g: np.arange(channels, dtype=np.int64), name=f"{channels} channels")
 
 
-def _bytes(n: int) -> str:
-    """``26.8 GB``-style size (powers of 1024, as the core's messages)."""
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if value < 1024 or unit == "PiB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"  # pragma: no cover
+_bytes = format_bytes  # sizes in the core's words (powers of 1024)

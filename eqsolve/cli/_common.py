@@ -19,6 +19,35 @@ from .._format import abbreviate, json_value, render_table
 GROUP_TITLE = "the group (give it once: CYCLES, --gap TEXT or --group NAME)"
 
 
+def add_command(sub, name: str, help: str, description: str | None = None, epilog: str | None = None,
+                group: bool = True) -> argparse.ArgumentParser:
+    """The subparser of one command (help texts kept as written), with the group options."""
+    parser = sub.add_parser(name, help=help, description=description or help, epilog=epilog,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    if group:
+        add_group_arguments(parser)
+    return parser
+
+
+def add_power_arguments(parser: argparse.ArgumentParser) -> None:
+    """--out-power and --in-power: the group acting on [d]^K on either side."""
+    parser.add_argument("--out-power", type=int, default=1, metavar="K",
+                        help="output action: the group on [d]^K (default 1: its points; 0: invariant maps)")
+    parser.add_argument("--in-power", type=int, default=1, metavar="K",
+                        help="input action: the group on [d]^K (default 1)")
+
+
+def actions_from_args(group, args):
+    """The (out, inp) actions named by --out-power / --in-power."""
+    for flag in ("out_power", "in_power"):
+        if getattr(args, flag) < 0:
+            raise EqsolveError(f"--{flag.replace('_', '-')} must be >= 0, got {getattr(args, flag)}")
+    rho = group.action()
+    out = rho.tensor(args.out_power) if args.out_power != 1 else rho
+    inp = rho.tensor(args.in_power) if args.in_power != 1 else rho
+    return out, inp
+
+
 def add_group_arguments(parser: argparse.ArgumentParser) -> None:
     """Positional cycles, --gap, --group and --degree, printed once as one option group."""
     from ..groups import named_help

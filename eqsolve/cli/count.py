@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from ._common import (add_group_arguments, add_output_arguments, group_from_args, group_label, order_text,
+from ._common import (add_command, add_output_arguments, group_from_args, group_label, order_text,
                       order_value, print_json, skipped_list)
 
 HELP = "count E(H), the number of independent equivariant maps, by one or several methods"
@@ -24,11 +22,7 @@ examples:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
-        "count", help=HELP, description=HELP, epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_group_arguments(parser)
+    parser = add_command(sub, "count", HELP, HELP, EXAMPLES)
     parser.add_argument("--method", default="auto",
                         choices=["auto", "burnside", "orbits", "nullspace", "montecarlo", "all"],
                         help="counting method (default auto)")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from ._common import add_group_arguments, add_output_arguments, group_from_args, group_label, print_json, print_table
+from ._common import (add_command, add_output_arguments, group_from_args, group_label, print_json,
+                      print_table)
 
 HELP = "build a DSS network (or a baseline) for a group and export it (torch.export, TorchScript, ONNX)"
 MODELS = ("dss-invariant", "dss-selection", "dss-merging", "dss-equivariant", "mlp", "deepsets", "siamese",
@@ -42,11 +42,7 @@ examples:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
-        "export", help=HELP, description=HELP, epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_group_arguments(parser)
+    parser = add_command(sub, "export", HELP, HELP, EXAMPLES)
     parser.add_argument("--model", choices=MODELS, default="dss-invariant", help="architecture (default dss-invariant)")
     parser.add_argument("--task", choices=TASKS, default="invariant",
                         help="task of a baseline model (the dss-* models name theirs; default invariant)")

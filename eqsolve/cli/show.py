@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
-
 from .._errors import EqsolveError
-from ._common import add_group_arguments, add_output_arguments, group_from_args, group_label, order_text, print_json
+from ._common import (actions_from_args, add_command, add_output_arguments, add_power_arguments,
+                      group_from_args, group_label, order_text, print_json)
 
 HELP = "draw the weight-sharing pattern of the equivariant maps as a PNG (orbit_index as colours)"
 DESCRIPTION = HELP + """
@@ -26,18 +25,11 @@ examples:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
-        "show", help=HELP, description=DESCRIPTION, epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_group_arguments(parser)
+    parser = add_command(sub, "show", HELP, DESCRIPTION, EXAMPLES)
     parser.add_argument("--out", required=True, metavar="FILE", help="the PNG file to write, e.g. --out sharing.png")
     parser.add_argument("--n", type=int, metavar="N",
                         help="draw the DSS layer of S_N x H (sets of N elements) instead of H's own layer, e.g. --n 3")
-    parser.add_argument("--out-power", type=int, default=1, metavar="K",
-                        help="output action on [d]^K (default 1; 0 = invariant maps), e.g. --out-power 2")
-    parser.add_argument("--in-power", type=int, default=1, metavar="K",
-                        help="input action on [d]^K (default 1), e.g. --in-power 0")
+    add_power_arguments(parser)
     parser.add_argument("--max-points", type=int, default=512, metavar="P",
                         help="draw at most P rows and columns; larger tables show their top-left corner "
                              "(per block with --n) and the caption says so (default 512), e.g. --max-points 256")
@@ -56,9 +48,6 @@ def run(args) -> int:
     group = group_from_args(args)
     check_target(args.out)
     label = group_label(group, args)
-    for flag in ("out_power", "in_power"):
-        if getattr(args, flag) < 0:
-            raise EqsolveError(f"--{flag.replace('_', '-')} must be >= 0, got {getattr(args, flag)}")
     if args.max_points < 1:
         raise EqsolveError(f"--max-points must be >= 1, got {args.max_points}")
     if args.dpi < 10:
@@ -72,9 +61,7 @@ def run(args) -> int:
         group = eqsolve.groups.sets_of(group, args.n)
         blocks = args.n
         label = f"S_{args.n} x {label}"
-    rho = group.action()
-    out = rho.tensor(args.out_power) if args.out_power != 1 else rho
-    inp = rho.tensor(args.in_power) if args.in_power != 1 else rho
+    out, inp = actions_from_args(group, args)
     basis = eqsolve.solve(out=out, inp=inp)
     subtitle = f"degree {group.degree}, order {order_text(group, args)}"
     info = draw_sharing(basis.orbit_index, args.out, title=args.title or label, blocks=blocks,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 
-from ._common import (add_group_arguments, add_output_arguments, group_from_args, group_label, order_text,
-                      order_value, print_json, print_table)
+from ._common import (actions_from_args, add_command, add_output_arguments, add_power_arguments,
+                      group_from_args, group_label, order_text, order_value, print_json, print_table)
 
 HELP = "solve P(g) L P(g)^T = L exactly: the 0/1 orbit basis of the equivariant maps"
 EXAMPLES = """\
@@ -21,15 +20,8 @@ examples:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
-        "solve", help=HELP, description=HELP, epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_group_arguments(parser)
-    parser.add_argument("--out-power", type=int, default=1, metavar="K",
-                        help="output action: the group on [d]^K (default 1: its points; 0: trivial)")
-    parser.add_argument("--in-power", type=int, default=1, metavar="K",
-                        help="input action: the group on [d]^K (default 1)")
+    parser = add_command(sub, "solve", HELP, HELP, EXAMPLES)
+    add_power_arguments(parser)
     parser.add_argument("--symbolic", action="store_true",
                         help="print the general equivariant matrix in symbols theta_k (sympy)")
     parser.add_argument("--save", metavar="FILE", help="write the basis to FILE (.npz, no pickle)")
@@ -40,20 +32,13 @@ def register(sub) -> None:
 def run(args) -> int:
     import eqsolve
 
-    from .._errors import EqsolveError
-
     group = group_from_args(args)
     if args.save:
         from .._io import check_target
 
         check_target(args.save)
-    for flag in ("out_power", "in_power"):
-        if getattr(args, flag) < 0:
-            raise EqsolveError(f"--{flag.replace('_', '-')} must be >= 0, got {getattr(args, flag)}")
     start = time.perf_counter()
-    rho = group.action()
-    out = rho.tensor(args.out_power) if args.out_power != 1 else rho
-    inp = rho.tensor(args.in_power) if args.in_power != 1 else rho
+    out, inp = actions_from_args(group, args)
     basis = eqsolve.solve(out=out, inp=inp)
     seconds = time.perf_counter() - start
     orbits = len(group.orbits())
@@ -68,7 +53,7 @@ def run(args) -> int:
         "seconds": seconds,
         "ngens": group.ngens,
     }
-    if out is rho and inp is rho:
+    if args.out_power == 1 and args.in_power == 1:
         record = {"degree": group.degree, **record}
     else:
         record = {"degree": group.degree, "degree_out": out.degree, "degree_in": inp.degree, **record}

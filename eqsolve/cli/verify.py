@@ -5,12 +5,12 @@ The ``theory`` package is imported inside the handler only.
 
 from __future__ import annotations
 
-import argparse
 import re
 import time
 
 from .._errors import EqsolveError
-from ._common import add_group_arguments, add_output_arguments, group_from_args, group_label, order_text, order_value, print_json
+from ._common import (add_command, add_output_arguments, group_from_args, group_label, order_text,
+                      order_value, print_json)
 
 HELP = "verify Lemma 1, Theorem 1 and its generalizations for a group, each by independent computations"
 DESCRIPTION = HELP + """
@@ -40,11 +40,7 @@ could not be checked by any method (see its skipped reasons); 2 bad input.
 
 
 def register(sub) -> None:
-    parser = sub.add_parser(
-        "verify", help=HELP, description=DESCRIPTION, epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_group_arguments(parser)
+    parser = add_command(sub, "verify", HELP, DESCRIPTION, EXAMPLES)
     parser.add_argument("--n", type=int, default=2, metavar="N",
                         help="number of elements in a set: G = S_N x H (default 2), e.g. --n 25")
     parser.add_argument("--in-channels", type=int, default=1, metavar="C",
