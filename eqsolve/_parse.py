@@ -65,7 +65,8 @@ def parse_cycles(text: str, one_based: bool = False) -> list[Cycles]:
             cycle = None
         elif number is not None:
             if cycle is None:
-                raise CycleSyntaxError(f"point {number} outside a cycle {where}")
+                raise CycleSyntaxError(f"point {number} outside a cycle {where}; write each cycle in "
+                                       "parentheses, e.g. '(0 1 2)(3 4)' (in a shell, quote the whole string)")
             if len(number.lstrip("-")) > MAX_DIGITS:
                 raise PointOutOfRangeError(
                     f"point {number[:12]}... ({len(number.lstrip('-'))} digits) is far too large {where}")

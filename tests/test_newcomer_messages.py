@@ -19,3 +19,11 @@ def test_solve_says_how_to_pass_what_it_was_given(given, advice):
 def test_the_advice_for_an_action_works():
     rho = eqsolve.groups.symmetric(4).action().tensor(2)
     assert eqsolve.solve(out=rho, inp=rho).dim == 15  # Bell(4)
+
+
+def test_cycles_without_parentheses_say_how_to_write_them():
+    with pytest.raises(eqsolve.CycleSyntaxError) as err:
+        eqsolve.PermutationGroup.parse("0 1 2")
+    assert "'(0 1 2)(3 4)'" in str(err.value) and "quote" in str(err.value)
+    # and the advice parses
+    assert eqsolve.PermutationGroup.parse("(0 1 2)(3 4)").order() == 6
