@@ -129,18 +129,11 @@ class _ProductReplacement:
     def __init__(self, gens: np.ndarray, rng: np.random.Generator, warmup: int = _WARMUP):
         self.rng = rng
         gens = np.asarray(gens, dtype=np.int64)
-        if len(gens) <= _POOL:
-            self.pool = np.array([gens[i % len(gens)] for i in range(_POOL)], dtype=np.int64)
-        else:
-            # many generators: start from random subproducts (each generator in or out, in a
-            # random order), so that a small pool mixes as fast as for a few generators
-            self.pool = np.empty((_POOL, gens.shape[1]), dtype=np.int64)
-            for row in range(_POOL):
-                g = np.arange(gens.shape[1], dtype=np.int64)
-                for index in rng.permutation(len(gens)):
-                    if rng.integers(2):
-                        g = gens[index][g]
-                self.pool[row] = g
+        # the pool holds every generator (cycled up to _POOL rows): product replacement never
+        # leaves the subgroup its pool generates, so a pool of a few random subproducts of many
+        # generators (C_3^30 needs 30) would sample a proper subgroup
+        size = max(_POOL, len(gens))
+        self.pool = np.array([gens[i % len(gens)] for i in range(size)], dtype=np.int64)
         self.acc = np.arange(gens.shape[1], dtype=np.int64)
         for _ in range(warmup):
             self.next()
