@@ -53,27 +53,27 @@ def check_array_form(values: Sequence[int] | np.ndarray, label: str = "generator
     naming ``label`` and the offending point.
     """
     arr = as_array(values, label)
-    shown = _short(arr)
+    original = arr  # quoted in messages; formatting it is costly, so only on failure
     if arr.ndim != 1:
-        raise NotABijectionError(f"{label} must be a flat list of points, got shape {arr.shape}: {shown}")
+        raise NotABijectionError(f"{label} must be a flat list of points, got shape {arr.shape}: {_short(original)}")
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
             arr = arr.astype(INDEX_DTYPE)
         else:
-            raise NotABijectionError(f"{label} must contain integers, got {shown}")
+            raise NotABijectionError(f"{label} must contain integers, got {_short(original)}")
     arr = arr.astype(INDEX_DTYPE, copy=True)
     d = arr.size
     if d:
         bad = np.flatnonzero((arr < 0) | (arr >= d))
         if bad.size:
             raise PointOutOfRangeError(
-                f"{label} maps to point {int(arr[bad[0]])}, outside 0..{d - 1} (degree {d}): {shown}"
+                f"{label} maps to point {int(arr[bad[0]])}, outside 0..{d - 1} (degree {d}): {_short(original)}"
             )
         counts = np.bincount(arr, minlength=d)
         twice = np.flatnonzero(counts > 1)
         if twice.size:
             raise NotABijectionError(
-                f"{label} is not a bijection: point {int(twice[0])} appears twice in {shown}"
+                f"{label} is not a bijection: point {int(twice[0])} appears twice in {_short(original)}"
             )
     arr.setflags(write=False)
     return arr
