@@ -36,7 +36,7 @@ CASES = {
     "array shorter than degree": (lambda: P([[1, 0]], degree=3), E.DegreeMismatchError,
                                   r"generator 0 has degree 2, expected 3", None),
     "sympy permutation longer than degree": (
-        lambda: P([__import__("sympy").combinatorics.Permutation(0, 4)], degree=3), E.DegreeMismatchError, r"degree 5", None),
+        lambda: P([__import__("sympy.combinatorics").combinatorics.Permutation(0, 4)], degree=3), E.DegreeMismatchError, r"degree 5", None),
     "unbalanced: not closed": (lambda: P.parse("(0 1"), E.CycleSyntaxError, r"unbalanced parenthesis.*'\(0 1'",
                                ["solve", "(0 1"]),
     "unbalanced: extra ')'": (lambda: P.parse("(0 1))"), E.CycleSyntaxError, r"unbalanced parenthesis: '\)'",
