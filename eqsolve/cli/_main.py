@@ -86,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _hint(unknown: list[str], command: str) -> str:
+    """What a newcomer most likely meant by arguments the parser did not take."""
+    if "--channels" in unknown:
+        return "; use --in-channels C and --out-channels C (verify) or --in-channels C --widths W ... (export)"
+    if any(set(word) <= set("0123456789()-,;") and word.strip("-") for word in unknown):
+        # the shell split an unquoted cycle string such as (0 1 2) into several words
+        return f'; quote the generators as one argument, e.g. eqsolve {command} "(0 1 2)(3 4); (0 1)"'
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``eqsolve`` console script; returns the exit code."""
     if hasattr(sys, "set_int_max_str_digits"):
@@ -100,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     if unknown:  # reported against the subcommand's usage, not the top level's
-        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
+        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}{_hint(unknown, args.command)}")
     debug = bool(getattr(args, "debug", False)) or os.environ.get("EQSOLVE_DEBUG", "") not in ("", "0")
     try:
         return int(args.handler(args) or 0)

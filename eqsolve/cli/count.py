@@ -26,7 +26,8 @@ def register(sub) -> None:
     parser.add_argument("--method", default="auto",
                         choices=["auto", "burnside", "orbits", "nullspace", "montecarlo", "all"],
                         help="counting method (default auto)")
-    parser.add_argument("--samples", type=int, default=4000, help="random elements for montecarlo (default 4000)")
+    parser.add_argument("--samples", type=int, default=4000, metavar="N",
+                        help="random elements for montecarlo (default 4000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for montecarlo (default 0)")
     add_output_arguments(parser, verbose="say why each skipped method did not run")
     parser.set_defaults(handler=run)
