@@ -134,3 +134,18 @@ def point_labels(source, what: str) -> np.ndarray:
 
 def shape_text(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+@torch.jit.unused
+def _not_a_tensor(name: str, x) -> None:
+    kind = type(x).__name__
+    hint = " (convert it with torch.as_tensor(x, dtype=torch.float32))" if kind in ("ndarray", "list", "tuple") else ""
+    raise EqsolveError(f"{name} takes a torch.Tensor, got {kind}{hint}")
+
+
+def check_tensor(name: str, x: torch.Tensor) -> None:
+    """Refuse numpy arrays, lists and other non-tensors with an EqsolveError (eager mode only:
+    scripted and exported programs check types themselves)."""
+    if not torch.jit.is_scripting():
+        if not isinstance(x, torch.Tensor):
+            _not_a_tensor(name, x)

@@ -42,7 +42,7 @@ from torch import nn
 import eqsolve
 from eqsolve import EqsolveError
 
-from ._checks import check_channels, check_choice, renamed
+from ._checks import check_channels, check_choice, check_tensor, renamed
 from .dss import DSSLinear
 from .linear import EquivariantLinear
 from .norm import EquivariantBatchNorm, SetNorm
@@ -399,6 +399,9 @@ class SetNet(nn.Module):
         return None if self.fixed_n < 0 else self.fixed_n
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        check_tensor("model", x)
+        if mask is not None:
+            check_tensor("model mask", mask)
         if x.dim() != 4 or x.shape[2] != self.in_channels or x.shape[3] != self.d:
             raise EqsolveError(
                 f"{self.name} {self.task} model expects input of shape (batch, n, in_channels={self.in_channels}, "

@@ -9,7 +9,7 @@ from torch import nn
 
 from eqsolve import EqsolveError
 
-from ._checks import check_basis, check_channels, check_choice, factory_kwargs, restrict
+from ._checks import check_basis, check_channels, check_choice, check_tensor, factory_kwargs, restrict
 from .linear import EquivariantLinear
 
 AGGREGATIONS = ("sum", "mean", "max", "aittala", "sridhar")
@@ -17,6 +17,9 @@ AGGREGATIONS = ("sum", "mean", "max", "aittala", "sridhar")
 
 def check_set_input(name: str, x: torch.Tensor, channels: int, d: int, mask: Optional[torch.Tensor]) -> None:
     """Input ``(..., n, channels, d)``; mask boolean with shape ``(..., n)``."""
+    check_tensor(name, x)
+    if mask is not None:
+        check_tensor(name + " mask", mask)
     if x.dim() < 3 or x.shape[-2] != channels or x.shape[-1] != d:
         raise EqsolveError(
             f"{name} expects input of shape (batch, n, in_channels={channels}, d={d}), got {list(x.shape)}"
@@ -54,6 +57,8 @@ def masked_set_mean(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tens
 
 def masked_set_max(x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
     """Elementwise max over the real elements (0 for an empty set)."""
+    if x.shape[-3] == 0:  # amax over an empty axis raises; an empty set pools to 0, as in sum/mean
+        return x.sum(-3)
     if mask is None:
         return x.amax(-3)
     pooled = x.masked_fill(~mask[..., None, None], float("-inf")).amax(-3)

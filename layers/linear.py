@@ -13,7 +13,7 @@ from torch import nn
 from eqsolve import EqsolveError
 
 from . import _fastpaths, _patterns  # noqa: F401  (_patterns registers its path)
-from ._checks import check_basis, check_channels, check_choice, factory_kwargs, restrict
+from ._checks import check_basis, check_channels, check_choice, check_tensor, factory_kwargs, restrict
 from ._executors import RowSource, index_tensor
 from ._state import Fingerprinted, describe_basis, fingerprint_table, legacy_table_fingerprint
 
@@ -118,6 +118,7 @@ class EquivariantLinear(Fingerprinted, nn.Module):
             nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor("EquivariantLinear", x)
         if x.dim() < 2 or x.shape[-2] != self.in_channels or x.shape[-1] != self.d_in:
             raise EqsolveError(
                 f"EquivariantLinear expects input of shape (..., in_channels={self.in_channels}, "

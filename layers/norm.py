@@ -15,7 +15,7 @@ from torch import nn
 
 from eqsolve import EqsolveError
 
-from ._checks import check_channels, factory_kwargs, point_labels
+from ._checks import check_channels, check_tensor, factory_kwargs, point_labels
 from ._state import Fingerprinted, describe_labels, fingerprint_labels
 
 
@@ -60,6 +60,9 @@ class _OrbitStats(Fingerprinted, nn.Module):
         return t.new_zeros(shape).index_add(-1, self.labels, t)
 
     def _check(self, x: torch.Tensor, mask: Optional[torch.Tensor], min_dim: int, layout: str) -> None:
+        check_tensor(self.name, x)
+        if mask is not None:
+            check_tensor(self.name + " mask", mask)
         if x.dim() < min_dim or x.shape[-2] != self.channels or x.shape[-1] != self.d:
             raise EqsolveError(
                 f"{self.name} expects input of shape {layout}, channels={self.channels}, d={self.d}; "

@@ -10,7 +10,7 @@ from torch import nn
 
 from eqsolve import EqsolveError
 
-from ._checks import check_choice, factory_kwargs, point_labels, renamed
+from ._checks import check_choice, check_tensor, factory_kwargs, point_labels, renamed
 from ._state import Fingerprinted, describe_labels, fingerprint_labels
 
 #: how a pool combines the points of an orbit (the ``aggregation=`` choices)
@@ -79,6 +79,7 @@ class InvariantPool(Fingerprinted, nn.Module):
         return None if labels is None else fingerprint_labels(labels.cpu().numpy())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_tensor("InvariantPool", x)
         if x.dim() < 1 or x.shape[-1] != self.d:
             raise EqsolveError(
                 f"InvariantPool expects input of shape (..., d={self.d}), got {list(x.shape)}"

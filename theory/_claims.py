@@ -19,7 +19,7 @@ from eqsolve import Action, ActionMismatchError, EqsolveError, PermutationGroup,
 from eqsolve._format import abbreviate
 
 from ._combinatorics import bell as bell_number
-from ._combinatorics import fixed_point_moment, symmetric_dimension
+from ._combinatorics import RENCONTRES_MAX, fixed_point_moment, symmetric_dimension
 from ._methods import (
     DEFAULT_MAX_UNKNOWNS,
     LITERAL_CHANNELS_MAX,
@@ -907,6 +907,11 @@ def verify(H, n: int, in_channels: int = 1, out_channels: int = 1, *, wreath: bo
     from eqsolve._progress import progress as bar_for
 
     n = _positive(n, "n")
+    if n > RENCONTRES_MAX:  # E(S_n) is checked exactly from the rencontres numbers
+        from eqsolve import ProblemTooLargeError
+
+        raise ProblemTooLargeError(f"set size n = {n} is above the limit {RENCONTRES_MAX} of verify "
+                                   "(E(S_n) is checked exactly from numbers of about n! digits)")
     c_in = _positive(in_channels, "in_channels")
     c_out = _positive(out_channels, "out_channels")
     subject = as_subject(H)

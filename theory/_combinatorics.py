@@ -41,6 +41,9 @@ def _subfactorials(m: int) -> list[int]:
     return values[: m + 1]
 
 
+RENCONTRES_MAX = 2000  # n = 2000 takes about a second; the big-integer work grows like n^3
+
+
 def rencontres(n: int) -> list[int]:
     """D(n, k) for k = 0..n: permutations of n points with exactly k fixed points,
     D(n, k) = C(n, k) * !(n - k). They sum to n!.
@@ -49,6 +52,12 @@ def rencontres(n: int) -> list[int]:
     ([9, 8, 6, 0, 1], True)
     """
     n = _nonnegative(n, "n")
+    if n > RENCONTRES_MAX:
+        from eqsolve import ProblemTooLargeError
+
+        raise ProblemTooLargeError(
+            f"the rencontres numbers of n = {n} are about n! (about 10^{int(math.lgamma(n + 1) / math.log(10))}); "
+            f"their exact sum is computed up to n = {RENCONTRES_MAX}")
     sub = _subfactorials(n)
     return [math.comb(n, k) * sub[n - k] for k in range(n + 1)]
 

@@ -195,6 +195,9 @@ def attempt(method: str, fn, computations: list, skipped: list, note: str = "", 
 
 def burnside(out: Action, inp: Action, limits: Limits):
     """Literal Lemma 1 sum over every element (exact Fraction), by ``eqsolve.count``."""
+    if out.group.log2_order() > max(4000.0, math.log2(limits.max_elements) + 1):  # never build a huge order
+        raise Skip(f"the Burnside sum would enumerate about 2^{out.group.log2_order():.0f} group elements, "
+                   f"above max_elements = {limits.max_elements} (raise max_elements= / --max-elements)")
     order = out.group.order()
     points = out.degree + (0 if out is inp else inp.degree)
     if order > limits.max_elements:

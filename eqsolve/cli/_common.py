@@ -42,6 +42,7 @@ def actions_from_args(group, args):
     for flag in ("out_power", "in_power"):
         if getattr(args, flag) < 0:
             raise EqsolveError(f"--{flag.replace('_', '-')} must be >= 0, got {getattr(args, flag)}")
+    check_power_sizes(group, args.out_power, args.in_power, table=False)
     rho = group.action()
     out = rho.tensor(args.out_power) if args.out_power != 1 else rho
     inp = rho.tensor(args.in_power) if args.in_power != 1 else rho
@@ -152,3 +153,25 @@ def order_text(group, args=None) -> str:
     """The group order for text output: abbreviated (``2.65e32, 33 digits``) unless --full."""
     value = order_value(group)
     return value if isinstance(value, str) else number(value, args)
+
+
+def check_power_sizes(group, k_out: int, k_in: int, table: bool = True) -> None:
+    """Refuse ``--out-power`` / ``--in-power`` whose actions or orbit table would not fit,
+    before building the actions (a tensor power of 400 points to the 3rd has 64M points)."""
+    import math
+
+    from .._budget import require_at_most, require_memory
+    from .._group import MAX_POINTS
+
+    d = group.degree
+    for flag, k in (("--out-power", k_out), ("--in-power", k_in)):
+        if d > 1 and k * math.log2(d) > 40:
+            require_at_most(d ** min(k, 64), MAX_POINTS, f"the number of points of [{d}]^{k} ({flag} {k})",
+                            "use a smaller power or a smaller group")
+        require_at_most(d ** k, MAX_POINTS, f"the number of points of [{d}]^{k} ({flag} {k})",
+                        "use a smaller power or a smaller group")
+    d_out, d_in = d ** k_out, d ** k_in
+    require_memory(8 * (group.ngens + 3) * (d_out + d_in), f"the actions of --out-power {k_out} --in-power {k_in}")
+    if table:  # the solver checks its own tables; a picture needs the dense one
+        require_memory(4 * d_out * d_in + 8 * (group.ngens + 3) * (d_out + d_in),
+                       f"the {d_out} x {d_in} orbit table of --out-power {k_out} --in-power {k_in}")

@@ -66,7 +66,15 @@ def run(args) -> int:
         if getattr(args, name) < low:
             raise EqsolveError(f"--{name} must be >= {low}, got {getattr(args, name)}")
     _limit_threads(args.threads)
+    from .._budget import require_at_most, require_memory, require_work
+
+    require_at_most(args.n, 10_000, "--n", "use smaller sets")
+    require_at_most(args.epochs, 10_000, "--epochs", "use fewer epochs")
     H = eqsolve.groups.from_name(args.group)
+    # synthetic sets (float64, a few copies) and training (16 channels, forward and backward)
+    require_memory(64 * args.sets * args.n * H.degree, f"{args.sets} synthetic sets of {args.n} x {H.degree}")
+    require_work(args.epochs * args.sets * args.n * H.degree * 16 * 16 * 6,
+                 f"training for {args.epochs} epochs on {args.sets} sets of {args.n} x {H.degree}")
     if H.degree < 2:
         raise EqsolveError(f"the demo needs a group on at least 2 points, {args.group} has {H.degree}")
     print(f"eqsolve demo: H = {args.group} on d = {H.degree} points, |H| = {order_text(H)}, sets of n = {args.n}")

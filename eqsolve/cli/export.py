@@ -115,6 +115,20 @@ def _check_args(args) -> str:
     return fmt
 
 
+def _check_sizes(args, group) -> None:
+    """Refuse a model or an example input that would not fit, before building either."""
+    from .._budget import require_memory
+
+    d, widths = group.degree, list(args.channels)
+    dim = min(d * d, 4 * d)  # basis size of the usual groups; the parameters grow with it
+    params = 2 * dim * sum(a * b for a, b in zip(widths, widths[1:])) + (args.width or 0) ** 2 * 4
+    activations = 8 * args.batch * args.n * d * max(widths + [args.out_channels, args.classes])
+    itemsize = 8 if args.dtype == "float64" else 4
+    # parameters, gradients-free export copies and the reload check hold a few copies of each
+    require_memory(itemsize * (6 * params + 4 * activations),
+                   f"a model with about {params} parameters on a ({args.batch}, {args.n}, {widths[0]}, {d}) input")
+
+
 def build_model(args, basis):
     """The module named by ``--model`` (and the task it solves), from the one model registry
     (:func:`eqsolve.layers.build`)."""
@@ -139,6 +153,7 @@ def run(args) -> int:
     group = group_from_args(args)
     if group.degree < 1:
         raise eqsolve.EqsolveError("export needs a group on at least one point")
+    _check_sizes(args, group)
     basis = eqsolve.solve(group)
     torch.manual_seed(args.seed)
     model, task = build_model(args, basis)

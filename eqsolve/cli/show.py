@@ -24,6 +24,10 @@ examples:
 """
 
 
+MAX_DPI = 1200
+MAX_POINTS_DRAWN = 8192
+
+
 def register(sub) -> None:
     parser = add_command(sub, "show", HELP, DESCRIPTION, EXAMPLES)
     parser.add_argument("--out", required=True, metavar="FILE", help="the PNG file to write, e.g. --out sharing.png")
@@ -52,6 +56,13 @@ def run(args) -> int:
         raise EqsolveError(f"--max-points must be >= 1, got {args.max_points}")
     if args.dpi < 10:
         raise EqsolveError(f"--dpi must be >= 10, got {args.dpi}")
+    from .._budget import require_at_most
+    from ._common import check_power_sizes
+
+    require_at_most(args.dpi, MAX_DPI, "--dpi", f"a 6.4 inch picture at {MAX_DPI} dpi is already "
+                    f"{int(6.4 * MAX_DPI)} pixels wide")
+    require_at_most(args.max_points, MAX_POINTS_DRAWN, "--max-points", "draw a corner of the table")
+    check_power_sizes(group, args.out_power, args.in_power)
     blocks = None
     if args.n is not None:
         if args.n < 1:
