@@ -48,6 +48,7 @@ torch.Size([3, 3])
 from __future__ import annotations
 
 import inspect
+import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -267,7 +268,7 @@ def save_state_dict(model: nn.Module, path) -> None:
     if not isinstance(model, nn.Module):
         raise EqsolveError(f"save_state_dict takes a torch.nn.Module, got {type(model).__name__}")
     state = {k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in model.state_dict().items()}
-    atomic_write(path, lambda handle: torch.save(state, handle))
+    atomic_write(path, lambda handle: _via_memory(handle, lambda buffer: torch.save(state, buffer)))
 
 
 def load_state_dict(model: nn.Module, path, strict: bool = True, map_location="cpu") -> nn.Module:
@@ -312,8 +313,7 @@ def _write_pt2(model, inputs, names, path, spec, meta_text):
         raise EqsolveError(f"torch.export failed for {type(model).__name__}: {type(err).__name__}: {first_line(err)}") from None
     dyn = _dynamic_axes(program, names)
     program.example_inputs = None  # torch.export.save would store the whole example in the file
-    with open(path, "wb") as handle:
-        torch.export.save(program, handle, extra_files={METADATA_NAME: meta_text})
+    _via_memory(path, lambda buffer: torch.export.save(program, buffer, extra_files={METADATA_NAME: meta_text}))
     return "torch.export", dyn
 
 
@@ -333,8 +333,8 @@ def _write_torchscript(model, inputs, names, path, meta_text, notes):
                 f"trace: {type(err2).__name__}: {first_line(err2)}"
             ) from None
         method, dyn = "torch.jit.trace", {n: [0] for n in names}
-    with quiet(), open(path, "wb") as handle:
-        torch.jit.save(module, handle, _extra_files={METADATA_NAME: meta_text})
+    with quiet():
+        _via_memory(path, lambda buffer: torch.jit.save(module, buffer, _extra_files={METADATA_NAME: meta_text}))
     return method, dyn
 
 
@@ -418,6 +418,18 @@ def _grown(inputs, axes) -> List[torch.Tensor]:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+def _via_memory(target, write) -> None:
+    """Let torch serialise into memory, then write the bytes from Python: torch's zip writer
+    aborts the process when a write fails inside it (a full disk), instead of raising."""
+    buffer = io.BytesIO()
+    write(buffer)
+    if hasattr(target, "write"):
+        target.write(buffer.getbuffer())
+    else:
+        with open(target, "wb") as handle:
+            handle.write(buffer.getbuffer())
+
+
 def _format_of(path: Path, format: Optional[str]) -> str:
     if format is not None:
         if format not in FORMATS:
