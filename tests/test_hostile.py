@@ -150,6 +150,7 @@ def test_json_errors_and_debug(tmp_path):
     assert code3 == 2 and "Traceback" in err3 and err3.rstrip().splitlines()[-1].startswith("eqsolve solve: error:")
 
 
+@pytest.mark.slow  # about 20 s: export and verify in a child
 def test_full_disk_leaves_no_partial_file_and_keeps_the_old_one(tmp_path):
     # RLIMIT_FSIZE makes every write past 200 bytes fail (EFBIG), as a full disk would
     old = tmp_path / "b.npz"
@@ -260,14 +261,14 @@ def test_budget_follows_rlimit_as_and_the_environment():
         from eqsolve import _budget
         print(_budget.memory_limit().source)
         try:
-            eqsolve.solve(eqsolve.groups.cyclic(40000))
+            eqsolve.count(eqsolve.groups.cyclic(5), method="montecarlo", samples=10**9)
         except eqsolve.ProblemTooLargeError as err:
             print("refused:", err)
     """)
     result = run_bounded(["-c", code], EQSOLVE_MAX_MEMORY="")
     lines = result.stdout.splitlines()
     assert "RLIMIT_AS" in lines[0], result.stdout + result.stderr
-    # a 40000 x 40000 table is 6.4 GB: refused by the address-space limit, before allocating
+    # 10^9 samples need 16 GB: refused by the address-space limit (3 GiB), before allocating
     assert lines[1].startswith("refused:") and "ulimit -v" in lines[1], result.stdout
     result = run_bounded(["-c", code], EQSOLVE_MAX_MEMORY="1M")
     assert result.stdout.splitlines()[0] == "EQSOLVE_MAX_MEMORY"
