@@ -180,8 +180,8 @@ CLI_FLAGS = {
     "solve": ["--out-power", "--in-power", "--degree"],
     "count": ["--samples", "--method", "--degree"],
     "show": ["--dpi", "--max-points", "--n", "--out-power"],
-    "verify": ["--n", "--channels", "--max-memory", "--max-elements", "--samples"],
-    "export": ["--channels", "--n", "--batch", "--classes"],
+    "verify": ["--n", "--in-channels", "--max-memory", "--max-elements", "--samples"],
+    "export": ["--widths", "--in-channels", "--n", "--batch", "--classes"],
 }
 CLI_VALUES = st.sampled_from(["-1", "0", "1", "2", "3", "100000", "1000000000000", "9" * 40, "x", "burnside",
                               "montecarlo", "4G", "0.5", ""])
@@ -200,7 +200,7 @@ def cli_calls(draw):
         argv += ["--gap", draw(CYCLE_TEXT)]
     for flag in draw(st.lists(st.sampled_from(CLI_FLAGS[command]), max_size=3, unique=True)):
         argv += [flag, draw(CLI_VALUES)]
-        if flag == "--channels":
+        if flag in ("--channels", "--widths"):
             argv += [draw(CLI_VALUES)]
     if draw(st.booleans()):
         argv.append("--json")

@@ -86,7 +86,7 @@ CLI_CASES = [
     (["verify", "--group", "cyclic:4", "--n", "1000000"], r"set size n = 1000000 is above the limit"),
     (["show", "--group", "cyclic:4", "--dpi", "100000", "--out", "OUT/s.png"], r"--dpi is 100000, above"),
     (["demo", "--sets", "1000000000", "--out", "OUT/demo"], r"synthetic sets .* would need"),
-    (["export", "--group", "cyclic:4", "--channels", "1", "100000", "100000", "--out", "OUT/e.pt2"],
+    (["export", "--group", "cyclic:4", "--widths", "100000", "100000", "--out", "OUT/e.pt2"],
      r"parameters .* would need"),
     # 3. errors that were not EqsolveError
     (["solve", "(0 " + "9" * 5000 + ")"], r"5000 digits\) is far too large"),
@@ -99,8 +99,8 @@ CLI_CASES = [
     (["solve", "--group", "cyclic:\u0663"], r"is not a number"),
     # 6. write failures
     (["solve", "--group", "cyclic:5", "--save", "OUT"], r"cannot write .*: it is a directory"),
-    (["export", "--group", "cyclic:4", "--channels", "1", "4", "--out", "OUT/e.pt2", "--weights", "OUT/no/w.pt"],
-     r"directory .* does not exist"),
+    (["export", "--group", "cyclic:4", "--widths", "4", "--out", "OUT/e.pt2", "--weights", "OUT/no/w.pt"],
+     r"no such file"),
     (["show", "--group", "cyclic:4", "--out", "OUT/missing/s.png"], r"does not exist"),
 ]
 
@@ -156,7 +156,7 @@ def test_full_disk_leaves_no_partial_file_and_keeps_the_old_one(tmp_path):
     old = tmp_path / "b.npz"
     old.write_bytes(b"previous")
     cases = [["solve", "--group", "cyclic:40", "--save", "OUT/b.npz"],
-             ["export", "--group", "cyclic:4", "--channels", "1", "4", "--out", "OUT/e.pt2"],
+             ["export", "--group", "cyclic:4", "--widths", "4", "--out", "OUT/e.pt2"],
              ["verify", "--group", "cyclic:4", "--report", "OUT/r.md", "--no-pictures"]]
     argvs, results = _drive(cases, tmp_path, file_size=200)
     for argv, (code, err) in zip(argvs, results):

@@ -119,7 +119,7 @@ def _check_sizes(args, group) -> None:
     """Refuse a model or an example input that would not fit, before building either."""
     from .._budget import require_memory
 
-    d, widths = group.degree, list(args.channels)
+    d, widths = group.degree, [args.in_channels, *args.widths]
     dim = min(d * d, 4 * d)  # basis size of the usual groups; the parameters grow with it
     params = 2 * dim * sum(a * b for a, b in zip(widths, widths[1:])) + (args.width or 0) ** 2 * 4
     activations = 8 * args.batch * args.n * d * max(widths + [args.out_channels, args.classes])
