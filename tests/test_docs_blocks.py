@@ -38,7 +38,10 @@ SMALL = [
 SKIP_LINES = {
     "--suite paper": "the paper suite at true sizes (about a minute) runs in "
                      "tests/test_theory_cli.py::test_paper_suite_full",
-    "train signals --sweep": "a training sweep takes minutes; the train tests run the same loop small",
+    # every training run takes minutes; tests/test_train.py, test_images.py and test_shapes.py
+    # run the same pipeline (CLI, registry, loop, files) at tiny sizes
+    **{f"train {task}": "a training run takes minutes; the train tests run the same pipeline small"
+       for task in ("signals", "colors", "quality", "deblur", "shapes")},
     "torchrun ": "several processes (DDP); the train tests run the same loop in one",
 }
 
