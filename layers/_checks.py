@@ -71,37 +71,11 @@ def renamed(new_value, old_value, new: str, old: str, default, owner: str):
 
 
 def restrict(basis, support):
-    """The basis restricted to the orbits inside ``support`` (``MaskNotInvariantError`` otherwise)."""
-    if hasattr(basis, "restrict"):
-        return basis.restrict(support)
-    # TODO(compact): Basis.restrict replaces this dense fallback
-    table = np.asarray(basis.orbit_index, dtype=np.int64)
-    mask = np.asarray(support)
-    if mask.shape != table.shape:
-        raise EqsolveError(
-            f"support mask must have the basis shape (d_out, d_in) = {tuple(table.shape)}, got {mask.shape}"
-        )
-    if mask.dtype != bool:
-        if not np.isin(mask, (0, 1)).all():
-            raise EqsolveError("support mask must be boolean (or 0/1)")
-        mask = mask.astype(bool)
-    inside = np.unique(table[mask & (table >= 0)])
-    outside = np.unique(table[~mask & (table >= 0)])
-    split = np.intersect1d(inside, outside)
-    if split.size:
-        raise eqsolve.MaskNotInvariantError(
-            f"support mask is not a union of orbits: basis id {int(split[0])} lies partly inside "
-            f"and partly outside it ({split.size} such ids)"
-        )
-    kept = np.where(mask, table, -1)
-    flat = kept.ravel()
-    firsts = np.unique(flat[flat >= 0], return_index=True)
-    order = np.argsort(firsts[1], kind="stable")
-    relabel = np.full(int(table.max()) + 2 if table.size else 1, -1, dtype=np.int64)
-    relabel[firsts[0][order]] = np.arange(order.size)
-    new = np.where(kept >= 0, relabel[kept], -1)
-    return eqsolve.Basis(new, int(order.size), basis.bias_index, out=basis.out, inp=basis.inp,
-                         in_orbit_index=basis.in_orbit_index)
+    """The basis restricted to the orbits inside ``support`` (``MaskNotInvariantError`` otherwise).
+
+    One place restricts masks: :meth:`eqsolve.Basis.restrict` (every layer checks its basis first).
+    """
+    return basis.restrict(support)
 
 
 def orbit_labels_of_images(images: np.ndarray, degree: int) -> np.ndarray:
