@@ -110,6 +110,9 @@ class EquivariantBatchNorm(_OrbitStats):
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         self._check(x, mask, 2, "(..., channels, d)")
         c = self.channels
+        if (self.n_orbits == 1 and mask is None and x.dtype == self.running_mean.dtype
+                and x.dtype in (torch.float32, torch.float64) and x.numel() > c):
+            return self._single_orbit(x)
         if self.training or not self.track_running_stats:
             keep = None if mask is None else mask[..., None, None]
             xs = x if keep is None else x.masked_fill(~keep, 0.0)
@@ -138,6 +141,23 @@ class EquivariantBatchNorm(_OrbitStats):
         if mask is not None:
             y = y.masked_fill(~mask[..., None, None], 0.0)
         return y
+
+    def _single_orbit(self, x: torch.Tensor) -> torch.Tensor:
+        # one orbit (a transitive action, e.g. the shifts of C_d): the statistics per channel run
+        # over every leading dimension and every point, which is BatchNorm1d on (-1, c, d); one
+        # fused kernel instead of about ten elementwise passes (forward and backward)
+        c = self.channels
+        running = self.track_running_stats  # training: updated; evaluation: used
+        weight, bias = self.weight, self.bias
+        y = torch.nn.functional.batch_norm(
+            x.reshape(-1, c, self.d),
+            self.running_mean.view(c) if running else None,
+            self.running_var.view(c) if running else None,
+            None if weight is None else weight.view(c),
+            None if bias is None else bias.view(c),
+            self.training or not running, self.momentum, self.eps,
+        )
+        return y.reshape(x.shape)
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, n_orbits={self.n_orbits}, eps={self.eps}, momentum={self.momentum}"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 
-HELP = "train and compare models on a task of the paper (signals: Figure 4), on CPU, CUDA or several processes"
+HELP = ("train and compare models on the paper's experiments ('eqsolve train --list': signals is Figure 4), "
+        "on CPU, CUDA or several processes")
 EXAMPLES = """\
-tasks: signals (the paper's section 6.1 / Figure 4); more are listed by 'eqsolve train --list'.
+tasks: {tasks} ('eqsolve train --list' describes each).
 Models of signals: dss-sum dss-max dss-aittala dss-sridhar siamese siamese-ds deepsets mlp.
 
 Every run writes to --out: config.json (the exact configuration), results.json and
@@ -17,9 +18,15 @@ seeds, one line per model) and checkpoints/ (resumable state while a cell trains
 weights once done), and prints a final table. Protocol: Adam; the epoch of best validation
 metric is scored on the test set. Progress bars appear only when stderr is a terminal.
 
+On a CPU, --sweep trains its independent cells in parallel worker processes, one per thread
+of --threads (default: torch's, the number of cores; at most 8 workers), the threads shared
+among them; --workers N sets the number (1: one cell at a time in this process). A cell
+computes the same numbers in a worker as in one process with the same number of threads.
+
 examples:
   eqsolve train signals --model dss-sum --train-size 1000 --seeds 5             # one cell, 5 seeds
   eqsolve train signals --sweep --out results/signals/                           # Figure 4 (small preset)
+  eqsolve train signals --sweep --workers 2 --out results/signals/               # 2 worker processes
   eqsolve train signals --sweep --preset paper --device cuda --amp --out runs/paper
   torchrun --nproc-per-node 2 -m eqsolve train signals --out runs/ddp             # DDP (gloo on CPU)
   eqsolve train signals --resume results/signals/                                # after an interruption
@@ -27,9 +34,8 @@ examples:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("train", help=HELP, description=HELP, epilog=EXAMPLES,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", nargs="?", help="task name (signals, ...)")
+    parser = sub.add_parser("train", help=HELP, description=HELP, epilog=EXAMPLES, formatter_class=_TasksFormatter)
+    parser.add_argument("task", nargs="?", help="task name: {tasks}")
     parser.add_argument("--list", action="store_true", help="list the tasks, their models and presets, and exit")
     parser.add_argument("--model", nargs="+", metavar="NAME", help="model(s) to train (default: the task's DSS model)")
     parser.add_argument("--train-size", nargs="+", type=int, metavar="N",
@@ -55,9 +61,30 @@ def register(sub) -> None:
     parser.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--amp", action="store_true", help="mixed precision: the forward pass in bfloat16 (autocast)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--threads", type=int, metavar="N", help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch intra-op threads (default: torch's choice); with workers, shared among them")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="train independent cells in N processes (CPU; default with --sweep: one per thread, "
+                             "at most 8; otherwise 1)")
     parser.add_argument("--quiet", action="store_true", help="print only the final table")
     parser.set_defaults(handler=run)
+
+
+def _task_names() -> str:
+    from eqsolve.layers.train import tasks  # only when help is printed: the registry imports torch
+
+    return ", ".join(tasks.names())
+
+
+class _TasksFormatter(argparse.RawDescriptionHelpFormatter):
+    """Fills ``{tasks}`` in the help with the task registry's names when help is shown."""
+
+    def _format_text(self, text):
+        return super()._format_text(text.replace("{tasks}", _task_names()) if "{tasks}" in text else text)
+
+    def _expand_help(self, action):
+        text = super()._expand_help(action)
+        return text.replace("{tasks}", _task_names()) if "{tasks}" in text else text
 
 
 def run(args) -> int:
@@ -65,6 +92,13 @@ def run(args) -> int:
 
     if args.threads is not None and args.threads < 1:
         raise EqsolveError(f"--threads must be >= 1, got {args.threads}")
+    if args.workers is not None and args.workers < 1:
+        raise EqsolveError(f"--workers must be >= 1, got {args.workers}")
+    if args.workers is not None and args.workers > 1 and args.device != "cpu":
+        raise EqsolveError(f"--workers {args.workers} trains cells in parallel CPU processes; with --device "
+                           f"{args.device} drop --workers (one cell at a time shares the GPU)")
+    if args.workers is not None and args.workers > 1 and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise EqsolveError("--workers cannot be combined with torchrun (its processes already share each cell)")
     if args.list:
         from eqsolve.layers.train import tasks
 
@@ -123,8 +157,13 @@ def run(args) -> int:
                           options=None if args.noise is None else {"noise": args.noise})
             out = args.out or os.path.join("results", task.name)
             resume = False
+        workers = args.workers
+        if workers is None:  # a CPU sweep: one single-threaded worker per thread (at most 8)
+            sweep = args.sweep or (resume and len(kwargs["models"]) * len(kwargs["sizes"]) * len(kwargs["seeds"]) > 1)
+            workers = min(torch.get_num_threads(), 8) if sweep and args.device == "cpu" and size == 1 else 1
         runner.run(task, out=out, device=_local_device(args.device, rank), resume=resume,
-                   quiet=args.quiet and rank == 0, **kwargs)
+                   quiet=args.quiet and rank == 0, workers=workers,
+                   worker_threads=None if workers == 1 else max(1, torch.get_num_threads() // workers), **kwargs)
     finally:
         if size > 1:
             import torch.distributed as dist

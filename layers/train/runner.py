@@ -39,6 +39,7 @@ import math
 import os
 import platform
 import time
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -47,7 +48,7 @@ import eqsolve
 from eqsolve import EqsolveError
 
 from . import tasks as _tasks
-from .loop import evaluate_metric, save_atomic, train_model, world
+from .loop import evaluate_metric, train_model, world
 
 __all__ = ["run", "summary", "table", "plot", "MAX_SEEDS", "RESULTS_FORMAT"]
 
@@ -64,6 +65,76 @@ def _write_text(path: str, text: str) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What every cell of one sweep shares (picklable: worker processes receive it)."""
+
+    task: str
+    preset: str
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    data_seed: int
+    amp: bool
+    compile: bool
+    compile_backend: str
+    ckdir: str
+
+
+def _build(task, model_name: str, preset: str, part, seed: int):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return task.build_model(model_name, preset, part)
+
+
+def train_cell(task, splits, spec: CellSpec, key, device="cpu", progress=None, callback=None):
+    """Train one cell ``key = (model, train_size, seed)``; returns ``(record, best_state)``,
+    the ``results.json`` entry and the best weights as ``torch.save`` bytes.
+
+    The same function runs in the sweep's process and in its worker processes, so a cell
+    computes the same numbers either way (at the same number of torch threads). It writes
+    only the cell's own resumable checkpoint, every epoch.
+    """
+    model_name, n_train, seed = key
+    cell = _cell_name(model_name, n_train, seed)
+    part = splits.with_train_size(n_train)
+    net = _build(task, model_name, spec.preset, part, seed)
+    params = int(sum(p.numel() for p in net.parameters() if p.requires_grad))
+    fingerprint = {"task": task.name, "model": model_name, "train_size": n_train, "seed": seed,
+                   "preset": spec.preset, "parameters": params, "epochs": spec.epochs, "batch_size": spec.batch_size,
+                   "lr": spec.lr, "data_seed": spec.data_seed}
+    start = time.perf_counter()
+    cb = None if callback is None else (lambda e, h: callback(cell, e, h))
+    history = train_model(net, part.train, val=part.val, epochs=spec.epochs, lr=spec.lr, batch_size=spec.batch_size,
+                          weight_decay=spec.weight_decay, loss=task.loss, metric=task.metric,
+                          higher_is_better=task.higher_is_better, seed=seed, device=device, amp=spec.amp,
+                          compile=spec.compile, compile_backend=spec.compile_backend,
+                          checkpoint=os.path.join(spec.ckdir, cell + ".pt"), fingerprint=fingerprint,
+                          progress=progress, desc=cell, callback=cb)
+    net.load_state_dict(history.best_state)
+    test = evaluate_metric(net, part.test, task.metric, device=device, amp=spec.amp)
+    record = {"model": model_name, "train_size": n_train, "seed": seed, "parameters": params,
+              "epochs": len(history.losses), "best_epoch": history.best_epoch, "val": history.best_val,
+              "test": test, "losses": history.losses, "val_curve": history.val,
+              "epoch_seconds": history.seconds, "seconds": float(sum(history.seconds)),
+              "session_seconds": time.perf_counter() - start}
+    buf = io.BytesIO()
+    torch.save(history.best_state, buf)
+    return record, buf.getvalue()
 
 
 def _cell_name(model: str, size: int, seed: int) -> str:
@@ -83,7 +154,7 @@ def _prepare_out(out: str, config: Dict[str, object], resume: bool) -> None:
         if not resume:
             raise EqsolveError(f"{out} already holds results ({path}); pass --resume {out} to continue them, "
                                f"or choose another --out")
-        keys = [k for k in config if k not in ("versions", "device", "processes")]
+        keys = [k for k in config if k not in ("versions", "device", "processes", "workers")]
         diff = [k for k in keys if old.get(k) != config[k]]
         if diff:
             raise EqsolveError(f"{out} holds a run of another configuration (differs in {', '.join(diff)}: "
@@ -211,8 +282,8 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
         compile_backend: str = "inductor", epochs: Optional[int] = None, batch_size: Optional[int] = None,
         lr: Optional[float] = None, val_size: Optional[int] = None, test_size: Optional[int] = None,
         data_seed: int = 0, options: Optional[Dict[str, str]] = None, resume: bool = False,
-        progress: Optional[bool] = None, quiet: bool = False,
-        callback=None, write=print) -> Dict[str, object]:
+        progress: Optional[bool] = None, quiet: bool = False, workers: int = 1,
+        worker_threads: Optional[int] = None, callback=None, write=print) -> Dict[str, object]:
     """Train every ``(model, size, seed)`` cell of ``task`` and write the results to ``out``.
 
     Parameters
@@ -229,8 +300,15 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
         Sizes of the validation / test sets (default: the task's) and the data seed.
     resume:
         Continue the run stored in ``out`` (same configuration).
+    workers, worker_threads:
+        Train independent cells in ``workers`` processes (CPU only; not under ``torchrun``),
+        each with ``worker_threads`` torch threads (default ``max(1, torch.get_num_threads()
+        // workers)``). Every cell computes what it computes in one process at the same thread
+        count; this process alone writes ``results.json`` / ``.csv``, the plot and the finished
+        cells' weights, each worker only the checkpoint of the cell it trains.
     callback:
-        ``callback(cell, epoch, history)`` after each epoch (tests use it to interrupt a run).
+        ``callback(cell, epoch, history)`` after each epoch (tests use it to interrupt a run);
+        with workers it runs in this process as each worker reports an epoch.
 
     Returns the ``results.json`` content as a dict.
     """
@@ -268,11 +346,12 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
 
     dev = _check_device(device)
     rank, size = world()
+    workers = _check_workers(task, workers, worker_threads, dev, size)
     config: Dict[str, object] = {
         "format": RESULTS_FORMAT, "task": task.name, "models": models, "sizes": sizes, "seeds": seed_list,
         "preset": preset, "epochs": epochs, "batch_size": batch_size, "lr": lr,
         "weight_decay": hyper.weight_decay, "val_size": val_size, "test_size": test_size, "data_seed": int(data_seed),
-        "amp": bool(amp), "compile": bool(compile), "processes": size, "device": str(dev),
+        "amp": bool(amp), "compile": bool(compile), "processes": size, "workers": workers, "device": str(dev),
         "protocol": f"Adam; the epoch of best validation {task.metric_name} is scored on the test set",
         "versions": {"eqsolve": eqsolve.__version__, "torch": torch.__version__, "python": platform.python_version()},
     }
@@ -297,43 +376,37 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
     began = time.perf_counter()
     # seed-major, then size, then model: an interrupted sweep has every model at the sizes it reached
     order = [(m, n, s) for s in seed_list for n in sizes for m in models]
-    for model_name, n_train, seed in order:
-        if (model_name, n_train, seed) in done:
-            continue
+    rank_of = {key: i for i, key in enumerate(order)}
+    todo = [key for key in order if key not in done]
+    spec = CellSpec(task.name, preset, epochs, batch_size, lr, hyper.weight_decay, int(data_seed), bool(amp),
+                    bool(compile), compile_backend, ckdir)
+
+    def finished(key, record, best_state: bytes) -> None:
+        model_name, n_train, seed = key
         cell = _cell_name(model_name, n_train, seed)
-        part = splits.with_train_size(n_train)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = task.build_model(model_name, preset, part)
-        params = int(sum(p.numel() for p in net.parameters() if p.requires_grad))
-        fingerprint = {"task": task.name, "model": model_name, "train_size": n_train, "seed": seed,
-                       "preset": preset, "parameters": params, "epochs": epochs, "batch_size": batch_size,
-                       "lr": lr, "data_seed": int(data_seed)}
-        path = os.path.join(ckdir, cell + ".pt")
-        start = time.perf_counter()
-        cb = None if callback is None else (lambda e, h, _c=cell: callback(_c, e, h))
-        history = train_model(net, part.train, val=part.val, epochs=epochs, lr=lr, batch_size=batch_size,
-                              weight_decay=hyper.weight_decay, loss=task.loss, metric=task.metric,
-                              higher_is_better=task.higher_is_better, seed=seed, device=dev, amp=amp,
-                              compile=compile, compile_backend=compile_backend, checkpoint=path,
-                              fingerprint=fingerprint, progress=progress, desc=cell, callback=cb)
-        net.load_state_dict(history.best_state)
-        test = evaluate_metric(net, part.test, task.metric, device=dev, amp=amp)
-        record = {"model": model_name, "train_size": n_train, "seed": seed, "parameters": params,
-                  "epochs": len(history.losses), "best_epoch": history.best_epoch, "val": history.best_val,
-                  "test": test, "losses": history.losses, "val_curve": history.val,
-                  "epoch_seconds": history.seconds, "seconds": float(sum(history.seconds)),
-                  "session_seconds": time.perf_counter() - start}
         cells.append(record)
+        cells.sort(key=lambda c: rank_of.get((c["model"], c["train_size"], c["seed"]), len(order)))
         if rank == 0:
             _write_results(out, task, config, cells, baseline)
-            save_atomic(history.best_state, path)  # the finished cell keeps its best weights only
+            _write_bytes(os.path.join(ckdir, cell + ".pt"), best_state)  # the finished cell keeps its best weights only
             if task.write_examples is not None and seed == seed_list[0]:
-                task.write_examples(net, part, os.path.join(out, "examples", cell))
+                net = _build(task, model_name, preset, splits.with_train_size(n_train), seed)
+                net.load_state_dict(torch.load(io.BytesIO(best_state), weights_only=True))
+                task.write_examples(net.to(dev), splits.with_train_size(n_train), os.path.join(out, "examples", cell))
         if not quiet and rank == 0:
-            write(f"{cell}: {task.metric_name} val {history.best_val:.3f} test {test:.3f} "
-                  f"(best epoch {history.best_epoch}/{epochs}, {params} parameters, "
+            write(f"{cell}: {task.metric_name} val {record['val']:.3f} test {record['test']:.3f} "
+                  f"(best epoch {record['best_epoch']}/{epochs}, {record['parameters']} parameters, "
                   f"{record['seconds']:.1f} s)")
+
+    if workers > 1 and len(todo) > 1:
+        from .parallel import run_cells
+
+        run_cells(task, splits, spec, todo, workers, worker_threads, finished, callback, progress)
+    else:
+        for key in todo:
+            record, best_state = train_cell(task, splits, spec, key, device=dev, progress=progress,
+                                            callback=callback)
+            finished(key, record, best_state)
     rows = summary(cells)
     result = {"format": RESULTS_FORMAT, "task": task.name, "metric": task.metric_name, "baseline": baseline,
               "summary": rows, "cells": cells, "config": config, "seconds": time.perf_counter() - began}
@@ -348,6 +421,25 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
             write(f"trivial predictor: {baseline:.3f}; results in {out} (config.json, results.json, results.csv"
                   + (", figure.png)" if figure else "; no figure: matplotlib is not installed)"))
     return result
+
+
+def _check_workers(task, workers, worker_threads, device, processes) -> int:
+    """Refuse worker settings that cannot work (before anything is written)."""
+    for value, name in ((workers, "workers"), (worker_threads, "worker_threads")):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise EqsolveError(f"{name} must be an integer >= 1, got {value!r}")
+    if workers is None or workers == 1:
+        return 1
+    if device.type != "cpu":
+        raise EqsolveError(f"workers={workers} trains cells in parallel CPU processes; on {device} train one cell at "
+                           "a time (drop --workers), the GPU is shared anyway")
+    if processes > 1:
+        raise EqsolveError(f"workers={workers} cannot be combined with torchrun ({processes} processes already share "
+                           "each cell); drop --workers or run without torchrun")
+    if _tasks.BUILTIN.get(task.name) is None or _tasks.get(task.name) is not task:
+        raise EqsolveError(f"workers={workers} needs a task shipped with eqsolve ({', '.join(_tasks.BUILTIN)}): worker "
+                           f"processes cannot see task {task.name!r} registered in this process; use workers=1")
+    return workers
 
 
 def _check_options(task, options) -> Dict[str, str]:

@@ -225,6 +225,13 @@ _BASELINE_MAKERS = {"dss-aittala": _dss_matched("aittala"), "dss-sridhar": _dss_
 
 @lru_cache(maxsize=None)
 def _matched_width(name: str, preset: str) -> int:
+    # the trial models draw initial weights: keep them off the caller's random stream, or a
+    # cell's initial weights would depend on whether an earlier cell filled this cache
+    with torch.random.fork_rng(devices=[]):
+        return _search_width(name, preset)
+
+
+def _search_width(name: str, preset: str) -> int:
     target = count_parameters(_dss("sum", preset, WIDTHS[preset]))
     make = _BASELINE_MAKERS[name]
     lo, hi = 2, 4
