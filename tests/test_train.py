@@ -145,11 +145,17 @@ def test_amp_and_compile_paths_run_on_cpu():
 
 
 def test_two_processes_follow_the_one_process_loss_trajectory(tmp_path):
+    from eqsolve.layers.train.parallel import _context
+
     net, data = tiny_problem()
     single = layers.train.train_model(net, data, epochs=3, batch_size=16, lr=1e-2, seed=0, progress=False)
     weights = [p.detach().double().sum().item() for p in net.parameters()]
     out = tmp_path / "ddp.json"
-    torch.multiprocessing.spawn(ddp_worker, args=(2, str(tmp_path / "store"), str(out)), nprocs=2, join=True)
+    # the two ranks fork from the sweep workers' server (torch imported once, shared with
+    # test_train_sweep), not two fresh interpreters
+    method = _context().get_start_method()
+    torch.multiprocessing.start_processes(ddp_worker, args=(2, str(tmp_path / "store"), str(out)), nprocs=2,
+                                          join=True, start_method=method)
     ddp = json.loads(out.read_text())
     np.testing.assert_allclose(ddp["losses"], single.losses, rtol=1e-5)
     np.testing.assert_allclose(ddp["weights"], weights, rtol=1e-4, atol=1e-5)
@@ -196,25 +202,26 @@ def test_cli_end_to_end_writes_every_file_and_learns(tmp_path, capsys):
 
 
 def test_resume_gives_the_uninterrupted_result(tmp_path):
-    straight = runner.run("signals", out=str(tmp_path / "a"), **dict(SMALL, epochs=3))
+    straight = runner.run("signals", out=str(tmp_path / "a"), **SMALL)
 
     class Stop(Exception):
         pass
 
     def interrupt(cell, epoch, history):
-        if epoch == 2:
+        if epoch == 1:
             raise Stop
 
     with pytest.raises(Stop):
-        runner.run("signals", out=str(tmp_path / "b"), callback=interrupt, **dict(SMALL, epochs=3))
+        runner.run("signals", out=str(tmp_path / "b"), callback=interrupt, **SMALL)
     state = torch.load(tmp_path / "b" / "checkpoints" / "dss-sum-n48-s0.pt", weights_only=True)
-    assert state["epoch"] == 2
-    resumed = runner.run("signals", out=str(tmp_path / "b"), resume=True, **dict(SMALL, epochs=3))
+    assert state["epoch"] == 1 and SMALL["epochs"] == 2
+    resumed = runner.run("signals", out=str(tmp_path / "b"), resume=True, **SMALL)
     a, b = straight["cells"][0], resumed["cells"][0]
     assert a["losses"] == b["losses"] and a["val_curve"] == b["val_curve"] and a["test"] == b["test"]
+    assert b["epoch_seconds"][:1] == state["history"]["seconds"]  # continued, not trained again
     # a finished run resumes to itself without training again
-    again = runner.run("signals", out=str(tmp_path / "b"), resume=True, **dict(SMALL, epochs=3))
-    assert again["cells"][0]["losses"] == a["losses"]
+    again = runner.run("signals", out=str(tmp_path / "b"), resume=True, **SMALL)
+    assert again["cells"][0] == b
 
 
 def _snapshot(folder):

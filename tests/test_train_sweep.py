@@ -13,7 +13,7 @@ from eqsolve import EqsolveError, layers
 from eqsolve.cli import main as cli_main
 from eqsolve.layers.train import runner, signals, tasks
 
-SWEEP = dict(models=["dss-sum", "deepsets"], sizes=[32, 48], seeds=1, epochs=3, batch_size=16, val_size=32,
+SWEEP = dict(models=["dss-sum", "deepsets"], sizes=[32, 48], seeds=1, epochs=2, batch_size=16, val_size=32,
              test_size=32, progress=False, quiet=True)
 TIMING = ("epoch_seconds", "seconds", "session_seconds")
 
