@@ -38,6 +38,7 @@ from ._errors import ActionMismatchError, EqsolveError
 from ._group import Action, PermutationGroup, canonical_labels, point_orbit_labels
 from ._memory import require_memory
 from ._perm import inverse
+from . import _patterns
 from ._suborbits import precheck, root_rows
 from ._transversal import Transversal
 
@@ -113,8 +114,10 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
     ``method`` picks how the root rows are found: ``"table"`` fills the dense
     table once (about one memory pass, then keeps only the root rows),
     ``"stabilizers"`` computes the suborbits of each root from point stabilizers
-    (:mod:`eqsolve._suborbits`, nothing of size ``d_out x d_in``). ``"auto"``
-    (see :func:`_choose_method`) takes the table while it is small.
+    (:mod:`eqsolve._suborbits`, nothing of size ``d_out x d_in``), ``"patterns"`` reads
+    them off equality patterns when the group is ``S_m`` on tensors / subsets of its
+    points (:mod:`eqsolve._patterns`, linear in the points). ``"auto"`` takes the
+    patterns when they apply, else (see :func:`_choose_method`) the table while it is small.
 
     >>> from eqsolve import groups
     >>> H = groups.cyclic(4)
@@ -122,7 +125,11 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
     True
     """
     d_out, d_in = out.degree, inp.degree
-    if method in ("auto", "stabilizers") and d_out * d_in > DENSE_SOLVE_ENTRIES:
+    symmetric = _patterns.recognise(out, inp, points_only=method == "patterns") if method in ("auto", "patterns") else None
+    if method == "patterns" and symmetric is None:
+        raise EqsolveError("method 'patterns' needs the full symmetric group S_m acting on sums of tensor(k) / "
+                           "subsets(k) (k <= 3) of its natural action")
+    if symmetric is None and method in ("auto", "stabilizers") and d_out * d_in > DENSE_SOLVE_ENTRIES:
         precheck(out, inp)
     tree = Transversal.build(out.images, inp.images)
     roots = tree.roots
@@ -130,8 +137,12 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
     itemsize = np.dtype(dtype).itemsize
     compact = roots.size * d_in * itemsize + tree.nbytes + 16 * (d_out + d_in)
     if method == "auto":
-        method = _choose_method(out, inp, tree, max_bytes)
-    if method == "table":
+        method = "patterns" if symmetric is not None else _choose_method(out, inp, tree, max_bytes)
+    if method == "patterns":
+        require_memory(compact + 4 * 8 * d_in, f"solving for the compact form ({roots.size} output orbits x "
+                       f"{d_in} input points)", max_bytes)
+        rows, dim = _patterns.root_rows(symmetric[0], symmetric[1], symmetric[2], roots, dtype)
+    elif method == "table":
         require_memory(
             d_out * d_in * itemsize + min(d_out * d_in, 4 * _BATCH_ELEMENTS) * 17 + 64 * (d_out + d_in),
             f"solving for a {d_out} x {d_in} orbit table", max_bytes,
@@ -144,7 +155,7 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
         sizes = np.bincount(tree.root_of(), minlength=roots.size)
         rows, dim = root_rows(out, inp, roots, sizes, dtype)
     else:
-        raise EqsolveError(f"unknown solve method {method!r}; expected 'auto', 'table' or 'stabilizers'")
+        raise EqsolveError(f"unknown solve method {method!r}; expected 'auto', 'table', 'stabilizers' or 'patterns'")
     same = out.images.shape == inp.images.shape and np.array_equal(out.images, inp.images)
     in_orbits = tree.root_of() if same else point_orbit_labels(inp.images, d_in)
     basis = Basis.compact(rows, tree, dim, tree.root_of(), out=out, inp=inp, in_orbit_index=in_orbits)

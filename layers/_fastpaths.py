@@ -285,6 +285,23 @@ def _transitive(images: np.ndarray, d: int) -> bool:
     return d > 0 and images.shape[0] > 0 and int(orbit_labels_of_images(images, d).max()) == 0
 
 
+def _could_translate(images: np.ndarray, d: int) -> bool:
+    """A necessary condition for some generators to be translations of a grid on these ``d``
+    points that act transitively: the generators that are the identity or move every point
+    (as translations do) must already be transitive. ``O(k d)``, against the ``O(k d)`` per
+    grid shape of the full search (hundreds of shapes when ``d`` has many divisors)."""
+    if d <= 1:
+        return True
+    points = np.arange(d)
+    moved = (images != points).sum(axis=1)
+    keep = images[(moved == 0) | (moved == d)]
+    return bool(len(keep)) and _transitive(keep, d)
+
+
+#: run :func:`_could_translate` before the grid search (tests switch it off to compare plans)
+PREFILTER = True
+
+
 def _find_translation(spec: LayerSpec):
     """``(direction, coarse, stride)`` when the table is a (strided / transposed) translation map."""
     p, q = spec.p, spec.q
@@ -295,6 +312,8 @@ def _find_translation(spec: LayerSpec):
             d_c, d_f = (p, q) if direction == "down" else (q, p)
             c_img, f_img = (spec.out_images, spec.in_images) if direction == "down" else (spec.in_images, spec.out_images)
             if d_f % d_c or (direction == "up" and d_f == d_c):
+                continue
+            if PREFILTER and not _could_translate(c_img, d_c):
                 continue
             for coarse in spec.shapes(d_c):
                 t_c, ok_c = translation_vectors(c_img, coarse)

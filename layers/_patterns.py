@@ -53,132 +53,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MAX_ORDER = 3  # tensor(k) and subsets(k) for k <= 3
-MAX_PIECES = 8  # summands of a direct sum that we try to match
-MAX_GROUP_DEGREE = 1 << 16
+from eqsolve._patterns import (MAX_GROUP_DEGREE, MAX_ORDER, MAX_PIECES, Piece, sorted_subsets,  # noqa: F401
+                                split_action, subset_rank)
+from eqsolve._patterns import recognise as _recognise_actions
 
 
 # -- recognition -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Piece:
-    """One summand of an action of ``S_m``: ``kind`` ("tensor" or "subsets"), order ``k``,
-    its first point ``offset`` and number of points ``size``."""
-
-    kind: str
-    k: int
-    offset: int
-    size: int
-
-    def label(self) -> str:
-        return ("t" if self.kind == "tensor" else "s") + str(self.k)
-
-
-def _kinds(m: int) -> List[Tuple[str, int, int]]:
-    kinds = [("tensor", k, m ** k) for k in range(MAX_ORDER + 1)]
-    kinds += [("subsets", k, math.comb(m, k)) for k in range(2, min(MAX_ORDER, m) + 1)]
-    return kinds
-
-
-def subset_rank(tuples: np.ndarray, m: int) -> np.ndarray:
-    """Lexicographic rank of sorted k-subsets (rows of ``tuples``) among ``combinations(range(m), k)``.
-
-    >>> subset_rank(np.array([[0, 1], [0, 3], [2, 3]]), 4).tolist()
-    [0, 2, 5]
-    """
-    tuples = np.asarray(tuples, dtype=np.int64)
-    k = tuples.shape[1]
-    rank = np.zeros(tuples.shape[0], dtype=np.int64)
-    prev = np.full(tuples.shape[0], -1, dtype=np.int64)
-    for pos in range(k):
-        left = k - pos - 1  # elements still to place after this one
-        # subsets that put a value in (prev, a) at this position come first
-        # count = sum_{v = prev+1}^{a-1} C(m - 1 - v, left) = C(m - 1 - prev, left + 1) - C(m - a, left + 1)
-        rank += _comb(m - 1 - prev, left + 1) - _comb(m - tuples[:, pos], left + 1)
-        prev = tuples[:, pos]
-    return rank
-
-
-def _comb(n: np.ndarray, k: int) -> np.ndarray:
-    n = np.asarray(n, dtype=np.int64)
-    out = np.ones_like(n)
-    for i in range(k):
-        out = out * (n - i)
-    return np.where(n >= k, out // math.factorial(k), 0)
-
-
-def sorted_subsets(m: int, k: int) -> np.ndarray:
-    """All k-subsets of ``range(m)`` as sorted rows, in lexicographic order."""
-    if k == 0:
-        return np.zeros((1, 0), dtype=np.int64)
-    grids = np.indices((m,) * k).reshape(k, -1).T
-    keep = np.all(np.diff(grids, axis=1) > 0, axis=1) if k > 1 else np.ones(len(grids), bool)
-    return grids[keep]
-
-
-def _images(gens: np.ndarray, kind: str, k: int, m: int) -> np.ndarray:
-    """Generator images of ``tensor(k)`` / ``subsets(k)`` of the natural action (points in the
-    order eqsolve's ``Action.tensor`` / ``Action.subsets`` use)."""
-    ngens = gens.shape[0]
-    if kind == "tensor":
-        if k == 0:
-            return np.zeros((ngens, 1), dtype=np.int64)
-        result = gens
-        for _ in range(k - 1):
-            result = (result[:, :, None] * m + gens[:, None, :]).reshape(ngens, -1)
-        return result
-    subsets = sorted_subsets(m, k)
-    out = np.empty((ngens, len(subsets)), dtype=np.int64)
-    for s, g in enumerate(gens):
-        out[s] = subset_rank(np.sort(g[subsets], axis=1), m)
-    return out
-
-
-def split_action(images: np.ndarray, gens: np.ndarray, m: int) -> Optional[List[Piece]]:
-    """Pieces whose generator images, side by side, are exactly ``images``; None if there are
-    none (depth-first over the summands, at most :data:`MAX_PIECES`)."""
-    degree = images.shape[1]
-    kinds = _kinds(m)
-    cache: Dict[Tuple[str, int], np.ndarray] = {}
-
-    def matches(kind, k, offset, size):
-        if (kind, k) not in cache:
-            cache[(kind, k)] = _images(gens, kind, k, m)
-        return np.array_equal(images[:, offset:offset + size] - offset, cache[(kind, k)])
-
-    def search(offset, depth):
-        if offset == degree:
-            return []
-        if depth == MAX_PIECES:
-            return None
-        for kind, k, size in kinds:
-            if size == 0 or offset + size > degree:
-                continue
-            # cheap rejection first: the block must map into itself
-            block = images[:, offset:offset + size]
-            if block.size and (block.min() < offset or block.max() >= offset + size):
-                continue
-            if matches(kind, k, offset, size):
-                rest = search(offset + size, depth + 1)
-                if rest is not None:
-                    return [Piece(kind, k, offset, size)] + rest
-        return None
-
-    return search(0, 0)
-
-
-def _sizes_fit(degree: int, m: int) -> bool:
-    sizes = sorted({s for _, _, s in _kinds(m) if s > 0})
-    reachable = {0}
-    for _ in range(MAX_PIECES):
-        reachable |= {r + s for r in reachable for s in sizes if r + s <= degree}
-        if degree in reachable:
-            return True
-    return degree in reachable
-
-
 def recognise(out_action, in_action) -> Optional[Tuple[int, List[Piece], List[Piece]]]:
     """``(m, out_pieces, in_pieces)`` when both actions are direct sums of ``tensor(k)`` /
-    ``subsets(k)`` (``k <= 3``) of the natural action of the full symmetric group ``S_m``.
+    ``subsets(k)`` (``k <= 3``) of the natural action of the full symmetric group ``S_m``
+    (:func:`eqsolve._patterns.recognise`, shared with the solver).
 
     Uses the generator images and the group's order only. Returns None for anything else,
     and for actions made only of ``tensor(0)`` / ``tensor(1)`` (the ``deepsets`` / ``const`` /
@@ -190,28 +74,7 @@ def recognise(out_action, in_action) -> Optional[Tuple[int, List[Piece], List[Pi
     >>> m, [p.label() for p in out], [p.label() for p in inp]
     (4, ['t1', 't2'], ['s2'])
     """
-    if out_action is None or in_action is None:
-        return None
-    group = getattr(out_action, "group", None)
-    if group is None or getattr(in_action, "group", None) is not group and in_action.group != group:
-        return None
-    m = int(group.degree)
-    if m < 1 or m > MAX_GROUP_DEGREE:
-        return None
-    if not (_sizes_fit(out_action.degree, m) and _sizes_fit(in_action.degree, m)):
-        return None
-    gens = np.asarray(group.generators, dtype=np.int64).reshape(-1, m)
-    out_pieces = split_action(np.asarray(out_action.images), gens, m)
-    if out_pieces is None:
-        return None
-    in_pieces = split_action(np.asarray(in_action.images), gens, m)
-    if in_pieces is None:
-        return None
-    if all(p.kind == "tensor" and p.k <= 1 for p in out_pieces + in_pieces):
-        return None
-    if group.order() != math.factorial(m):
-        return None
-    return m, out_pieces, in_pieces
+    return _recognise_actions(out_action, in_action, points_only=False)
 
 
 # -- set partitions ----------------------------------------------------------------------------
