@@ -249,7 +249,7 @@ def root_rows(m: int, out_pieces: List[Piece], in_pieces: List[Piece], roots: np
     >>> _, out, inp = recognise(rho.tensor(2), rho)
     >>> rows, dim = root_rows(3, out, inp, np.array([0, 1]))
     >>> rows.tolist(), dim
-    [[0, 1, 1], [2, 3, 4]]
+    ([[0, 1, 1], [2, 3, 4]], 5)
     """
     roots = np.asarray(roots, dtype=np.int64)
     d_in = sum(p.size for p in in_pieces)
