@@ -581,7 +581,7 @@ ROWS = [
 ] + [
     (f"S_{m} nodes+adjacency 8->8, 8 graphs", "27 hand-written ops",
      lambda dev, dt, m=m: setup_graph(8, 8, m, dev, dt, nodes=True), None)
-    for m in (32, 64)
+    for m in (16, 32, 64, 128)
 ] + [
     ("DSSLinear(sum) grid 256x256 3x3 8->8, 2 sets x 4", "2 circular Conv2d 3x3 + set sum",
      lambda dev, dt: setup_dss_grid(2, 4, 8, 256, dev, dt), 1.5),
