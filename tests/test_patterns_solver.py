@@ -148,3 +148,31 @@ def test_prefilter_skips_the_grid_search(monkeypatch):
         counts[flag] = (len(calls), found, layers.EquivariantLinear(B, 2, 2).path)
     assert counts[True][0] == 0 and counts[False][0] > 20, counts
     assert counts[True][1:] == counts[False][1:] and counts[True][1] is None
+
+
+@pytest.mark.parametrize("inner", ["cyclic(6)", "grid(2x3)"])
+def test_sets_times_translations_compose_exactly(inner, rng):
+    """S_m x C_d (and S_m x grid translations) on [m] x [d]: the planner runs it as one
+    circular convolution over the m x d grid (the m-cycle of S_m is a translation of it),
+    exactly equal to generic, with and without masks, also inside DSS."""
+    H = groups.cyclic(6) if inner == "cyclic(6)" else groups.grid_translations((2, 3))
+    G = groups.sets_of(H, 4)
+    B = eqsolve.solve(G)
+    bases = [B]
+    for _ in range(2):
+        keep = rng.random(B.dim) < 0.5
+        bases.append(eqsolve.solve(G, support=keep[B.orbit_index]))
+    for basis in bases:
+        fast = layers.EquivariantLinear(basis, 2, 3).double()
+        ref = layers.EquivariantLinear(basis, 2, 3, path="generic").double()
+        ref.load_state_dict(fast.state_dict())
+        assert fast.path.startswith(("conv", "fft")), fast.path
+        x = torch.from_numpy(rng.standard_normal((3, 2, basis.shape[1])))
+        with torch.no_grad():
+            assert (fast(x) - ref(x)).abs().max().item() < 1e-12 * max(1.0, ref(x).abs().max().item())
+    dss = layers.DSSLinear(B, 2, 3).double()
+    ref = layers.DSSLinear(B, 2, 3, path="generic").double()
+    ref.load_state_dict(dss.state_dict())
+    x = torch.from_numpy(rng.standard_normal((2, 3, 2, B.shape[1])))
+    with torch.no_grad():
+        assert (dss(x) - ref(x)).abs().max().item() < 1e-12 * max(1.0, ref(x).abs().max().item())
