@@ -13,7 +13,8 @@ A worker runs :func:`layers.train.runner.train_cell`, the function the one-proce
 runs, with ``torch.set_num_threads(threads)``: a cell gives the same numbers as in one
 process at the same thread count. Each worker writes only the resumable checkpoint of the
 cell it trains (atomically, every epoch), so an interrupted parallel sweep resumes like a
-serial one. On any error or interruption the workers are terminated.
+serial one. On any error or interruption the workers are terminated; if the sweep's process
+is killed outright, each worker stops after its current epoch.
 
 Used by ``runner.run(..., workers=N)`` and ``eqsolve train ... --workers N``:
 
@@ -56,7 +57,8 @@ def run_cells(task, splits, spec, todo: Sequence[Tuple[str, int, int]], workers:
     count = min(workers, len(todo))
     for _ in range(count):
         tasks.put(None)
-    procs = [ctx.Process(target=_worker_main, args=(spec, splits, threads, tasks, reports, callback is not None),
+    procs = [ctx.Process(target=_worker_main, args=(spec, splits, threads, tasks, reports, callback is not None,
+                                                    os.getpid()),
                          daemon=True, name=f"eqsolve-train-worker-{i}") for i in range(count)]
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = None
@@ -122,7 +124,17 @@ def _context():
     return ctx
 
 
-def _worker_main(spec, splits, threads: int, tasks, reports, epochs_wanted: bool) -> None:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _worker_main(spec, splits, threads: int, tasks, reports, epochs_wanted: bool, sweep_pid: int) -> None:
     torch.set_num_threads(threads)
     from . import tasks as _tasks
     from .loop import History
@@ -131,6 +143,10 @@ def _worker_main(spec, splits, threads: int, tasks, reports, epochs_wanted: bool
     task = _tasks.get(spec.task)
 
     def epoch_report(cell: str, epoch: int, history: History) -> None:
+        if not _alive(sweep_pid):  # the sweep was killed: stop at this epoch's checkpoint
+            os._exit(1)
+        if not epochs_wanted:
+            return
         public = History(list(history.losses), list(history.val), list(history.seconds), history.best_epoch,
                          history.best_val, None)
         reports.put(("epoch", cell, epoch, public))
@@ -141,7 +157,7 @@ def _worker_main(spec, splits, threads: int, tasks, reports, epochs_wanted: bool
             return
         try:
             record, best_state = train_cell(task, splits, spec, key, device="cpu", progress=False,
-                                            callback=epoch_report if epochs_wanted else None)
+                                            callback=epoch_report)
         except BaseException as err:  # reported, then this worker stops
             trace = traceback.format_exc()
             try:
