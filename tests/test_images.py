@@ -256,3 +256,71 @@ def test_tiny_widths_are_the_matched_ones():
             found = nets.matched_widths(task, model, experiment.PRESETS["tiny"].widths)
             assert tuple(found["widths"]) == experiment.WIDTHS["tiny"][task][model]
             assert found["parameters"] == experiment.PARAMETERS["tiny"][task][model]
+
+
+# -- normalisation, augmentation and the reference rule (the accuracy investigation) -------
+@pytest.mark.parametrize("norm", nets.NORMS)
+@torch.no_grad()
+def test_networks_are_equivariant_in_training_mode_for_every_norm(norm):
+    """Batch statistics (training mode) pool over batch, set and pixels: still equivariant."""
+    torch.manual_seed(2)
+    rng = np.random.default_rng(2)
+    for task, model in (("colors", "dss-sum"), ("quality", "siamese-ds"), ("deblur", "dss-max")):
+        n = 4
+        net = nets.build(task, model, SIZE, (4, 6), residual=True, norm=norm).double().train()
+        for p in net.parameters():
+            p.data.uniform_(-0.5, 0.5)
+        x = torch.rand(3, n, 3, SIZE * SIZE, dtype=torch.float64)
+        y = net(x)
+        perm = torch.as_tensor(rng.permutation(n))
+        shift = tuple(int(v) for v in 4 * rng.integers(0, SIZE // 4, size=2))
+        out = net(nets.grid_shift(x[:, perm], SIZE, shift))
+        expect = {"colors": lambda: nets.grid_shift(y[:, perm], SIZE, shift),
+                  "deblur": lambda: nets.grid_shift(y, SIZE, shift), "quality": lambda: y[:, perm]}[task]()
+        assert float((out - expect).abs().max()) <= 1e-10 * (float(y.abs().max()) + 1.0), (task, norm)
+
+
+@torch.no_grad()
+def test_set_norm_makes_the_colour_correction_blind_to_contrast_and_batch_norm_does_not():
+    """Why the default is batch norm: with per-set statistics the network's correction to the
+    grey copy is the same for a set and for the set at half the contrast (the right correction
+    halves); with batch statistics it follows the contrast of each set."""
+    data = sets.color_sets(4, SIZE, "test", rng=0, short_side=64)
+    x = data.x.double()
+    both = torch.cat([x[:2], 0.5 * x[:2], x[2:]])  # sets 2, 3 are sets 0, 1 at half contrast
+    grey = both.sum(-2, keepdim=True)
+    gaps = {}
+    for norm in ("set", "batch"):
+        torch.manual_seed(0)
+        net = nets.build("colors", "dss-sum", SIZE, (4, 6), residual=True, norm=norm).double().train()
+        for p in net.head.parameters():
+            p.data.normal_(0.0, 0.1)
+        correction = net(both) - grey
+        gaps[norm] = float((correction[2:4] - correction[:2]).abs().max() / correction[:2].abs().max())
+    assert gaps["set"] < 0.05 < 0.2 < gaps["batch"], gaps
+
+
+def test_channel_shuffling_permutes_the_channels_of_each_crop_only():
+    plain = sets.color_sets(3, SIZE, "test", rng=4, short_side=64)
+    mixed = sets.color_sets(3, SIZE, "test", rng=4, short_side=64, shuffle_channels=True)
+    assert not torch.equal(plain.y, mixed.y)
+    for k in range(3):
+        for i in range(6):  # each element is still one channel of its own target
+            (c,) = [c for c in range(3) if mixed.x[k, i, c].abs().sum() > 0]
+            assert torch.equal(mixed.x[k, i, c], mixed.y[k, i, c])
+        # the same two crops as without shuffling, their channels reordered
+        crops = lambda d: {tuple(sorted(tuple(ch.tolist()) for ch in d.y[k, i])) for i in range(6)}
+        assert crops(plain) == crops(mixed)
+    train = experiment.make_splits("colors", seed=0, preset="tiny", augment=True)
+    same = experiment.make_splits("colors", seed=0, preset="tiny")
+    assert not torch.equal(train["train"].y, same["train"].y)
+    assert torch.equal(train["val"].x, same["val"].x) and torch.equal(train["test"].x, same["test"].x)
+
+
+def test_closest_to_mean_rule_matches_a_direct_computation_and_beats_chance():
+    data = sets.quality_sets(64, SIZE, "test", rng=7, noise="gaussian:30", short_side=64)
+    x = data.x.double().numpy()
+    direct = np.abs(x - x.mean(axis=1, keepdims=True)).sum(axis=(2, 3)).argmin(axis=1)
+    assert torch.equal(sets.closest_to_mean(data).argmax(-1), torch.as_tensor(direct))
+    # early aggregation is enough in principle: far above the 5 % of a guess
+    assert sets.accuracy(sets.closest_to_mean(data), data.y) > 20.0

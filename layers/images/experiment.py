@@ -127,7 +127,7 @@ def _check_task(task: str) -> str:
 
 def make_splits(task: str, seed: int = 0, preset: str = "small", train_size: Optional[int] = None,
                 val_size: Optional[int] = None, test_size: Optional[int] = None,
-                noise: str = "gaussian:30") -> Dict[str, object]:
+                noise: str = "gaussian:30", augment: bool = False) -> Dict[str, object]:
     """``{"train", "val", "test"}`` :class:`sets.ImageSets` and ``"info"`` for ``task``.
 
     Deterministic in ``seed`` (train and validation) and in :data:`TEST_SEED` (test).
@@ -143,7 +143,7 @@ def make_splits(task: str, seed: int = 0, preset: str = "small", train_size: Opt
         source = "test" if split == "test" else "train"
         rng = np.random.default_rng(streams[split])
         out[split] = sets.make(task, int(count), p.size, source, rng, noise=noise, short_side=p.short_side,
-                               kernel=p.blur_kernel)
+                               kernel=p.blur_kernel, augment=augment and split == "train")
     out["info"] = {"task": task, "preset": preset, "size": p.size, "short_side": p.short_side,
                    "set_size": sets.SET_SIZES[task], "noise": noise if task == "quality" else None,
                    "train_sources": list(photos.SPLITS["train"]), "test_sources": list(photos.SPLITS["test"])}

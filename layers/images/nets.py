@@ -23,9 +23,9 @@ grid): for ``siamese-ds`` it is the only place where elements meet.
 * :class:`UNet` (``colors``: ``(batch, n, 3, d)``; ``deblur``: ``(batch, 3, d)`` after a max
   over the set and two equivariant convolutions). Encoder: per level a 3 x 3 layer, then a
   stride-2 layer to the next level; decoder: a stride-2 transposed layer, the skip
-  connection concatenated, a 3 x 3 layer. Each layer is followed by batch normalisation
-  (statistics per channel over batch, set and pixels, so it commutes with both symmetries) and
-  a ReLU. The colour head is a 1 x 1 layer (DSS for ``dss-sum``/``dss-max``, Siamese for the
+  connection concatenated, a 3 x 3 layer. Each layer is followed by a normalisation
+  (``norm``: batch norm by default, statistics per channel over batch, set and pixels, so it
+  commutes with both symmetries; see :class:`SetLayer`) and a ReLU. The colour head is a 1 x 1 layer (DSS for ``dss-sum``/``dss-max``, Siamese for the
   others, as in the paper's code).
 * :class:`SelectionNet` (``quality``: scores ``(batch, n)``): the encoder, the mean over the
   pixels, the DeepSets block and a linear score per element.
@@ -54,13 +54,13 @@ from eqsolve import EqsolveError
 from ..linear import EquivariantLinear
 from ..dss import DSSLinear
 from ..models import DeepSetsBlock, count_parameters
-from ..norm import SetNorm
+from ..norm import EquivariantBatchNorm, SetNorm
 from . import grids
 
 MODELS = ("dss-sum", "dss-max", "dss-aittala", "dss-sridhar", "siamese-ds")
 KIND = {"dss-sum": "sum", "dss-max": "max", "dss-aittala": "aittala", "dss-sridhar": "sridhar", "siamese-ds": "siamese"}
 
-__all__ = ["MODELS", "SetLayer", "UNet", "SelectionNet", "build", "matched_widths", "grid_shift"]
+__all__ = ["MODELS", "NORMS", "SetLayer", "UNet", "SelectionNet", "build", "matched_widths", "grid_shift"]
 
 
 def _check_model(model: str) -> str:
@@ -76,26 +76,30 @@ class SetLayer(nn.Module):
     For ``sum`` and ``max`` the two terms of the DSS layer are normalised separately before
     they are added, as in the paper's published layer (one batch norm per branch):
     ``N1(L1(x_i)) + N2(L2(agg_j x_j))``; otherwise the layer's output is normalised.
-    Normalisation is :class:`layers.SetNorm` (statistics per set, channel, over elements and
-    pixels: the same in training and evaluation, and it commutes with both symmetries).
+    ``norm``: ``"batch"`` (:class:`layers.EquivariantBatchNorm`, statistics per channel over
+    batch, set and pixels, as the paper's batch norm; the default), ``"set"``
+    (:class:`layers.SetNorm`, per set: no running statistics, but a network of it cannot
+    tell a set from the same set at another contrast, so its correction to a trivial
+    predictor cannot scale with the image) or ``"none"``. All commute with both symmetries.
     """
 
-    def __init__(self, basis, c_in: int, c_out: int, kind: str, out_size: int, norm: bool = True,
+    def __init__(self, basis, c_in: int, c_out: int, kind: str, out_size: int, norm="batch",
                  activation: bool = True):
         super().__init__()
         self.kind = kind
+        norm = _check_norm(norm)
         labels = grids.one_orbit(out_size)
         self.shared: Optional[nn.Module] = None
         self.shared_norm: Optional[nn.Module] = None
         if kind == "siamese":
             self.linear: nn.Module = EquivariantLinear(basis, c_in, c_out)
-        elif kind in ("sum", "max") and norm:
+        elif kind in ("sum", "max") and norm != "none":
             self.linear = EquivariantLinear(basis, c_in, c_out)
             self.shared = EquivariantLinear(basis, c_in, c_out, bias=False)
-            self.shared_norm = SetNorm(labels, c_out)
+            self.shared_norm = _norm(norm, labels, c_out)
         else:
             self.linear = DSSLinear(basis, c_in, c_out, aggregation=kind)
-        self.norm = SetNorm(labels, c_out) if norm else None
+        self.norm = _norm(norm, labels, c_out)
         self.activation = bool(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -108,6 +112,27 @@ class SetLayer(nn.Module):
         if self.activation:
             y = torch.relu(y)
         return y
+
+
+NORMS = ("batch", "set", "none")
+
+
+def _check_norm(norm) -> str:
+    if norm is True:
+        return "batch"
+    if norm is False or norm is None:
+        return "none"
+    if norm not in NORMS:
+        raise EqsolveError(f"unknown normalisation {norm!r}; expected one of {', '.join(NORMS)}")
+    return norm
+
+
+def _norm(norm: str, labels, channels: int) -> Optional[nn.Module]:
+    if norm == "batch":
+        return EquivariantBatchNorm(labels, channels)
+    if norm == "set":
+        return SetNorm(labels, channels)
+    return None
 
 
 class _Bottleneck(nn.Module):
@@ -130,18 +155,18 @@ class _Encoder(nn.Module):
     """Per level: a 3 x 3 layer (two at the top), then a stride-2 layer; returns the features
     of every level (the skips) and the bottom."""
 
-    def __init__(self, kind: str, size: int, widths: Sequence[int], in_channels: int = 3):
+    def __init__(self, kind: str, size: int, widths: Sequence[int], in_channels: int = 3, norm: str = "batch"):
         super().__init__()
         self.top = nn.Sequential(
-            SetLayer(grids.conv_basis(size), in_channels, widths[0], kind, size),
-            SetLayer(grids.conv_basis(size), widths[0], widths[0], kind, size),
+            SetLayer(grids.conv_basis(size), in_channels, widths[0], kind, size, norm),
+            SetLayer(grids.conv_basis(size), widths[0], widths[0], kind, size, norm),
         )
         self.downs = nn.ModuleList()
         self.convs = nn.ModuleList()
         for level in range(1, len(widths)):
             fine = size >> (level - 1)
-            self.downs.append(SetLayer(grids.down_basis(fine), widths[level - 1], widths[level], kind, fine // 2))
-            self.convs.append(SetLayer(grids.conv_basis(fine // 2), widths[level], widths[level], kind, fine // 2))
+            self.downs.append(SetLayer(grids.down_basis(fine), widths[level - 1], widths[level], kind, fine // 2, norm))
+            self.convs.append(SetLayer(grids.conv_basis(fine // 2), widths[level], widths[level], kind, fine // 2, norm))
 
     def forward(self, x: torch.Tensor) -> List[torch.Tensor]:
         feats = [self.top(x)]
@@ -172,7 +197,7 @@ class UNet(nn.Module):
     network starts exactly at the trivial predictor and learns a correction to it."""
 
     def __init__(self, model: str, size: int, widths: Sequence[int], task: str = "equivariant",
-                 residual: bool = False):
+                 residual: bool = False, norm: str = "batch"):
         super().__init__()
         kind = _check_model(model)
         size, widths = _check_geometry(size, widths)
@@ -182,20 +207,21 @@ class UNet(nn.Module):
             raise EqsolveError(f"dss-aittala concatenates two halves: widths must be even, got {widths}")
         self.model, self.task, self.size, self.widths, self.residual = model, task, size, widths, bool(residual)
         self.depth = len(widths) - 1
-        self.encoder = _Encoder(kind, size, widths)
+        self.norm = _check_norm(norm)
+        self.encoder = _Encoder(kind, size, widths, norm=self.norm)
         bottom = size >> self.depth
         self.bottleneck = _Bottleneck(widths[-1])
-        self.merge = SetLayer(grids.conv_basis(bottom), 2 * widths[-1], widths[-1], kind, bottom)
+        self.merge = SetLayer(grids.conv_basis(bottom), 2 * widths[-1], widths[-1], kind, bottom, self.norm)
         self.ups = nn.ModuleList()
         self.convs = nn.ModuleList()
         for level in range(self.depth, 0, -1):
             fine = size >> (level - 1)
-            self.ups.append(SetLayer(grids.up_basis(fine), widths[level], widths[level - 1], kind, fine))
-            self.convs.append(SetLayer(grids.conv_basis(fine), 2 * widths[level - 1], widths[level - 1], kind, fine))
+            self.ups.append(SetLayer(grids.up_basis(fine), widths[level], widths[level - 1], kind, fine, self.norm))
+            self.convs.append(SetLayer(grids.conv_basis(fine), 2 * widths[level - 1], widths[level - 1], kind, fine, self.norm))
         if task == "equivariant":
             head_kind = kind if kind in ("sum", "max") else "siamese"
             self.head: nn.Module = SetLayer(grids.conv_basis(size, 1), widths[0], 3, head_kind, size,
-                                            norm=False, activation=False)
+                                            norm="none", activation=False)
             last: nn.Module = self.head
         else:
             last = EquivariantLinear(grids.conv_basis(size, 1), widths[0], 3)
@@ -226,7 +252,7 @@ class UNet(nn.Module):
 class SelectionNet(nn.Module):
     """The ``quality`` network: encoder, mean over pixels, DeepSets block, one score per element."""
 
-    def __init__(self, model: str, size: int, widths: Sequence[int]):
+    def __init__(self, model: str, size: int, widths: Sequence[int], norm: str = "batch"):
         super().__init__()
         kind = _check_model(model)
         size, widths = _check_geometry(size, widths)
@@ -234,7 +260,8 @@ class SelectionNet(nn.Module):
             raise EqsolveError(f"dss-aittala concatenates two halves: widths must be even, got {widths}")
         self.model, self.task, self.size, self.widths = model, "selection", size, widths
         self.depth = len(widths) - 1
-        self.encoder = _Encoder(kind, size, widths)
+        self.norm = _check_norm(norm)
+        self.encoder = _Encoder(kind, size, widths, norm=self.norm)
         self.bottleneck = _Bottleneck(widths[-1])
         self.score = nn.Linear(widths[-1], 1)
 
@@ -254,13 +281,14 @@ def _check_input(x: torch.Tensor, size: int) -> None:
 TASK_KIND = {"colors": "equivariant", "deblur": "merging", "quality": "selection"}
 
 
-def build(task: str, model: str, size: int, widths: Sequence[int], residual: bool = False) -> nn.Module:
+def build(task: str, model: str, size: int, widths: Sequence[int], residual: bool = False,
+          norm: str = "batch") -> nn.Module:
     """The network of ``task`` (``colors``, ``quality``, ``deblur``) with layers of ``model``."""
     if task not in TASK_KIND:
         raise EqsolveError(f"unknown image task {task!r}; expected one of {', '.join(TASK_KIND)}")
     if task == "quality":
-        return SelectionNet(model, size, widths)
-    return UNet(model, size, widths, TASK_KIND[task], residual=residual)
+        return SelectionNet(model, size, widths, norm=norm)
+    return UNet(model, size, widths, TASK_KIND[task], residual=residual, norm=norm)
 
 
 def _count(task: str, model: str, widths: Sequence[int]) -> int:

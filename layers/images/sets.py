@@ -47,7 +47,7 @@ NOISE_KINDS = ("gaussian", "occlusion")
 
 __all__ = [
     "TASKS", "SET_SIZES", "ImageSets", "parse_noise", "color_sets", "quality_sets", "burst_sets",
-    "make", "trivial", "mae255", "accuracy", "metric_name",
+    "make", "trivial", "closest_to_mean", "mae255", "accuracy", "metric_name",
 ]
 
 
@@ -108,11 +108,21 @@ def _flat(images: np.ndarray) -> torch.Tensor:
 
 # -- colour-channel matching ----------------------------------------------------------------
 def color_sets(n_sets: int, size: int = 64, split: str = "train", rng=None,
-               short_side: int = photos.SHORT_SIDE) -> ImageSets:
-    """Sets of 6 single-channel images from 2 colour crops; targets are the colour crops."""
+               short_side: int = photos.SHORT_SIDE, shuffle_channels: bool = False) -> ImageSets:
+    """Sets of 6 single-channel images from 2 colour crops; targets are the colour crops.
+
+    ``shuffle_channels`` permutes the R, G, B channels of every crop at random (input and
+    target alike): an augmentation for the training photographs, so that a network cannot
+    learn their few palettes ("a texture like this in red means the retina photograph, so
+    green is ...") instead of matching the channels of a set by their structure.
+    """
     _check_counts(n_sets, size)
     rng = _rng(rng)
-    crops = photos.random_crops(photos.load(split, short_side), 2 * n_sets, size, rng).reshape(n_sets, 2, 3, size, size)
+    crops = photos.random_crops(photos.load(split, short_side), 2 * n_sets, size, rng)
+    if shuffle_channels:
+        channel_order = np.argsort(rng.random((2 * n_sets, 3)), axis=1)
+        crops = crops[np.arange(2 * n_sets)[:, None], channel_order]
+    crops = crops.reshape(n_sets, 2, 3, size, size)
     x = np.zeros((n_sets, 6, 3, size, size), dtype=np.float32)
     y = np.empty_like(x)
     for k in range(6):
@@ -227,11 +237,12 @@ def burst_sets(n_sets: int, size: int = 64, split: str = "train", rng=None, n: i
 
 
 def make(task: str, n_sets: int, size: int, split: str, rng=None, noise="gaussian:30",
-         short_side: int = photos.SHORT_SIDE, kernel: int = 7) -> ImageSets:
+         short_side: int = photos.SHORT_SIDE, kernel: int = 7, augment: bool = False) -> ImageSets:
     """The generator of ``task`` (``noise`` applies to ``quality`` only, ``kernel`` to
-    ``deblur``); crops of ``size`` from the photographs of ``split`` resized to ``short_side``."""
+    ``deblur``, ``augment`` (channel shuffling) to ``colors``); crops of ``size`` from the
+    photographs of ``split`` resized to ``short_side``."""
     if task == "colors":
-        return color_sets(n_sets, size, split, rng, short_side=short_side)
+        return color_sets(n_sets, size, split, rng, short_side=short_side, shuffle_channels=augment)
     if task == "quality":
         return quality_sets(n_sets, size, split, rng, noise=noise, short_side=short_side)
     if task == "deblur":
@@ -254,6 +265,20 @@ def trivial(task: str, data: SetData) -> torch.Tensor:
     if task == "deblur":
         return x.median(dim=1).values
     raise EqsolveError(f"unknown image task {task!r}; expected one of {', '.join(TASKS)}")
+
+
+def closest_to_mean(data: SetData) -> torch.Tensor:
+    """Scores of a fixed (not learnt) early-aggregation rule for ``quality``: minus the L1
+    distance of every copy to the pixelwise mean of its set, so the copy closest to the set
+    mean wins. The mean of 20 copies averages the noise away, so it stands in for the unseen
+    clean crop; a network that compares each element with the set pixel by pixel can learn it.
+
+    >>> data = quality_sets(8, size=8, split="test", rng=0, short_side=64)
+    >>> closest_to_mean(data).shape
+    torch.Size([8, 20])
+    """
+    x = data.x.double()
+    return -(x - x.mean(1, keepdim=True)).abs().sum((-2, -1))
 
 
 def mae255(prediction: torch.Tensor, target: torch.Tensor) -> float:
