@@ -131,6 +131,8 @@ def make_splits(task: str, seed: int = 0, preset: str = "small", train_size: Opt
     """``{"train", "val", "test"}`` :class:`sets.ImageSets` and ``"info"`` for ``task``.
 
     Deterministic in ``seed`` (train and validation) and in :data:`TEST_SEED` (test).
+    ``augment`` (``colors`` only) shuffles the R, G, B channels of every training crop
+    (:func:`sets.color_sets`); validation and test sets are never augmented.
     """
     _check_task(task)
     p = check_preset(preset)
