@@ -110,7 +110,8 @@ def test_train_help_lists_every_registered_task(capsys):
 
 
 def test_a_cells_initial_weights_do_not_depend_on_earlier_cells():
-    """The baselines' width search (cached) used to draw from the seeded stream on first use."""
+    """The baselines' width search (cached) used to draw from the seeded stream on first use;
+    the runner also guards any task's builder against such caches."""
     def weights():
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(3)
@@ -120,6 +121,18 @@ def test_a_cells_initial_weights_do_not_depend_on_earlier_cells():
     cold = weights()
     warm = weights()
     assert len(cold) == len(warm) and all(torch.equal(a, b) for a, b in zip(cold, warm))
+
+    cache = []
+
+    def build_model(name, preset, splits=None):  # draws from the stream on its first call only
+        if not cache:
+            cache.append(torch.randn(5))
+        return torch.nn.Linear(3, 2)
+
+    task = tasks.Task(**{**tasks.get("signals").__dict__, "name": "cached-builder", "build_model": build_model})
+    first = runner._build(task, "dss-sum", "small", None, 7)
+    again = runner._build(task, "dss-sum", "small", None, 7)
+    assert torch.equal(first.weight, again.weight) and len(cache) == 1
 
 
 @pytest.mark.parametrize("affine,track", [(True, True), (False, True), (True, False)])

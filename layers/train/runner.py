@@ -95,7 +95,20 @@ class CellSpec:
     ckdir: str
 
 
+_BUILT: set = set()  # (task, model, preset) built once in this process
+
+
 def _build(task, model_name: str, preset: str, part, seed: int):
+    """Model ``model_name`` with the initial weights of ``seed``, whatever was built before.
+
+    A builder may fill caches on its first call (e.g. a width search that builds trial
+    models and so draws random numbers); the first build of each model in a process is a
+    throw-away one off the random stream, so a cell's weights never depend on which cells
+    ran before it in this process (a worker, a resumed run)."""
+    if (task.name, model_name, preset) not in _BUILT:
+        with torch.random.fork_rng(devices=[]):
+            task.build_model(model_name, preset, part)
+        _BUILT.add((task.name, model_name, preset))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return task.build_model(model_name, preset, part)
