@@ -80,8 +80,11 @@ def run_cells(task, splits, spec, todo: Sequence[Tuple[str, int, int]], workers:
                 try:  # a worker that failed reported why before it exited
                     message = reports.get(timeout=2.0)
                 except queue.Empty:
-                    raise EqsolveError(f"a worker process died (exit code {dead[0].exitcode}) with cells unfinished: "
-                                       f"{', '.join(map(str, sorted(left)))}; resume the run to continue them") from None
+                    raise EqsolveError(
+                        f"a worker process died (exit code {dead[0].exitcode}) with cells unfinished: "
+                        f"{', '.join(map(str, sorted(left)))}; its error, if any, is printed above (a script that "
+                        "calls runner.run(..., workers=N) needs the 'if __name__ == \"__main__\":' guard); "
+                        "resume the run to continue") from None
             kind = message[0]
             if kind == "epoch":
                 _, cell, epoch, history = message
