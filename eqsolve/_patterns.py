@@ -31,7 +31,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ._perm import canonical_labels
+from ._perm import canonical_labels, orbit_labels
 
 MAX_ORDER = 3  # tensor(k) and subsets(k) for k <= 3
 MAX_PIECES = 8  # summands of a direct sum that we try to match
@@ -240,9 +240,12 @@ def _key(root: np.ndarray, root_kind: str, inp: Piece, tuples: np.ndarray, m: in
 
 
 def root_rows(m: int, out_pieces: List[Piece], in_pieces: List[Piece], roots: np.ndarray,
-              dtype=np.int64) -> Tuple[np.ndarray, int]:
+              dtype=np.int64, d: int = 1) -> Tuple[np.ndarray, int]:
     """Canonical rows of the orbit table at ``roots`` (increasing) and the number of ids: the
     same as the general solver's, from equality patterns (``O(k^2)`` per entry).
+
+    With ``d > 1`` the group is ``S_m x T`` (:func:`recognise_product`): point ``u * d + p``,
+    the roots are ``u * d`` and an orbit on pairs is (pattern of the ``S`` parts, offset ``p'``).
 
     >>> from eqsolve import groups
     >>> rho = groups.symmetric(3).action()
@@ -252,12 +255,14 @@ def root_rows(m: int, out_pieces: List[Piece], in_pieces: List[Piece], roots: np
     ([[0, 1, 1], [2, 3, 4]], 5)
     """
     roots = np.asarray(roots, dtype=np.int64)
-    d_in = sum(p.size for p in in_pieces)
+    d_in = sum(p.size for p in in_pieces) * d
     rows = np.empty((roots.size, d_in), dtype=dtype)
     inputs = [_tuples(p, m) for p in in_pieces]
     starts = np.array([p.offset for p in out_pieces])
     offset = 0
     for index, r in enumerate(roots.tolist()):
+        r, p = divmod(r, d)
+        assert p == 0, "the roots of S_m x T are the points (u, 0)"
         po = out_pieces[int(np.searchsorted(starts, r, side="right")) - 1]
         root = _tuples(po, m, np.array([r - po.offset]))[0].astype(np.int64)
         keys = []
@@ -266,7 +271,112 @@ def root_rows(m: int, out_pieces: List[Piece], in_pieces: List[Piece], roots: np
             key = _key(root, po.kind, pi, tuples, m)
             keys.append(key + shift)
             shift += int(key.max()) + 1 if key.size else 0
+        if keys and d > 1:
+            keys = [(key[:, None] * d + np.arange(d)[None, :]).ravel() for key in keys]
         labels = canonical_labels(np.concatenate(keys)) if keys else np.zeros(0, dtype=np.int64)
         rows[index] = labels + offset
         offset += int(labels.max()) + 1 if labels.size else 0
     return rows, offset
+
+
+# -- S_m x T: equality patterns times grid translations -----------------------------------------
+MAX_GRID = 4096  # grids up to this many points are tried as the T factor
+
+
+def _divisors(n: int) -> List[int]:
+    """Divisors ``a`` of ``n`` with ``2 <= a <= min(n / 2, MAX_GRID)``, increasing."""
+    return [a for a in range(2, min(n // 2, MAX_GRID) + 1) if n % a == 0]
+
+
+def split_generators(images: np.ndarray, d: int):
+    """Per generator (rows of ``images`` on ``P * d`` points, point ``u * d + p``): whether it
+    is ``g x id`` and its ``g`` (on ``P`` points), whether it is ``id x t`` and its ``t`` (on
+    ``d`` points)."""
+    k, n = images.shape
+    p = n // d
+    grid = images.reshape(k, p, d)
+    left = grid[:, :, 0] // d
+    is_left = (grid == left[:, :, None] * d + np.arange(d)).all(axis=(1, 2))
+    right = grid[:, 0, :]
+    is_right = (grid == np.arange(p)[None, :, None] * d + right[:, None, :]).all(axis=(1, 2))
+    return is_left, left, is_right, right
+
+
+def _grid_shape(right: np.ndarray, d: int) -> Optional[Tuple[int, ...]]:
+    """A grid on ``d`` points of which every ``right`` generator is a translation, transitively."""
+    from .groups import translation_vectors
+
+    if int(orbit_labels(right, d).max()) != 0:
+        return None
+    for shape in [(d,)] + [(a, d // a) for a in _divisors(d)]:
+        if translation_vectors(right, shape)[1].all():
+            return shape
+    return None
+
+
+def factor(group):
+    """``(m, d, S generators mask, their images on m points, grid shape)`` when ``group`` is
+    ``product_action(S_m, T)`` (``T`` transitive translations of a ``d``-point grid), else None.
+
+    >>> from eqsolve import groups
+    >>> factor(groups.product_action(groups.symmetric(4), groups.cyclic(5)))[:2]
+    (4, 5)
+    """
+    gens = np.asarray(group.generators, dtype=np.int64)
+    n = int(group.degree)
+    if len(gens) < 2 or n < 4:
+        return None
+    from ._group import PermutationGroup
+
+    for d in _divisors(n):
+        is_left, left, is_right, right = split_generators(gens, d)
+        if not (is_left | is_right).all():
+            continue
+        s_part, t_part = is_left & ~is_right, is_right & ~is_left  # identities count as neither
+        if not s_part.any() or not t_part.any():
+            continue
+        shape = _grid_shape(right[t_part], d)
+        if shape is None:
+            continue
+        m = n // d
+        S = PermutationGroup(left[s_part], degree=m)
+        if S.log2_order() < math.lgamma(m + 1) / math.log(2) - 0.5 or S.order() != math.factorial(m):
+            continue
+        return m, d, s_part, left[s_part], shape
+    return None
+
+
+def recognise_product(out_action, in_action, points_only: bool = True):
+    """``(m, d, shape, out_pieces, in_pieces, s_out, s_in)`` when the group is
+    ``product_action(S_m, T)`` and both actions are ``X x (T's own action)`` with ``X`` a sum of
+    ``tensor(k)`` / ``subsets(k)`` of S_m (``groups.product_of_actions``); ``s_out`` / ``s_in``
+    are the ``X`` parts, actions of a group of order m! on m points. Else None."""
+    if out_action is None or in_action is None:
+        return None
+    group = out_action.group
+    if in_action.group is not group and in_action.group != group:
+        return None
+    found = factor(group)
+    if found is None:
+        return None
+    m, d, s_part, s_gens, shape = found
+    group_right = split_generators(np.asarray(group.generators, dtype=np.int64), d)[3]
+    from ._group import Action, PermutationGroup
+
+    S = PermutationGroup(s_gens, degree=m, order=math.factorial(m),
+                         log2_order=lambda: math.lgamma(m + 1) / math.log(2))
+    sides = []
+    for action in (out_action, in_action):
+        images = np.asarray(action.images, dtype=np.int64)
+        if images.shape[1] % d:
+            return None
+        is_left, left, is_right, right = split_generators(images, d)
+        if not (is_left[s_part].all() and is_right[~s_part].all()):
+            return None
+        if not np.array_equal(right[~s_part], group_right[~s_part]):
+            return None  # the grid side must be T's own action
+        sides.append(Action(S, left[s_part]))
+    found = recognise(sides[0], sides[1], points_only=points_only)
+    if found is None:
+        return None
+    return m, d, shape, found[1], found[2], sides[0], sides[1]

@@ -125,10 +125,18 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
     True
     """
     d_out, d_in = out.degree, inp.degree
-    symmetric = _patterns.recognise(out, inp, points_only=method == "patterns") if method in ("auto", "patterns") else None
+    symmetric = None
+    if method in ("auto", "patterns"):
+        found = _patterns.recognise(out, inp, points_only=method == "patterns")
+        if found is not None:
+            symmetric = found + (1,)
+        else:  # S_m x grid translations (product_action), the S_m part on tensors / subsets
+            found = _patterns.recognise_product(out, inp, points_only=method == "patterns")
+            symmetric = None if found is None else (found[0], found[3], found[4], found[1])
     if method == "patterns" and symmetric is None:
         raise EqsolveError("method 'patterns' needs the full symmetric group S_m acting on sums of tensor(k) / "
-                           "subsets(k) (k <= 3) of its natural action")
+                           "subsets(k) (k <= 3) of its natural action (or product_action(S_m, T) with T grid "
+                           "translations, acting by groups.product_of_actions)")
     if symmetric is None and method in ("auto", "stabilizers") and d_out * d_in > DENSE_SOLVE_ENTRIES:
         precheck(out, inp)
     tree = Transversal.build(out.images, inp.images)
@@ -141,7 +149,7 @@ def solve_compact(out: Action, inp: Action, max_bytes: int | None = None, method
     if method == "patterns":
         require_memory(compact + 4 * 8 * d_in, f"solving for the compact form ({roots.size} output orbits x "
                        f"{d_in} input points)", max_bytes)
-        rows, dim = _patterns.root_rows(symmetric[0], symmetric[1], symmetric[2], roots, dtype)
+        rows, dim = _patterns.root_rows(symmetric[0], symmetric[1], symmetric[2], roots, dtype, d=symmetric[3])
     elif method == "table":
         require_memory(
             d_out * d_in * itemsize + min(d_out * d_in, 4 * _BATCH_ELEMENTS) * 17 + 64 * (d_out + d_in),

@@ -23,7 +23,7 @@ from ._perm import parity, product_images
 
 __all__ = [
     "trivial", "cyclic", "dihedral", "symmetric", "alternating", "grid_translations",
-    "direct_product", "product_action", "sets_of", "wreath", "automorphisms", "subsets",
+    "direct_product", "product_action", "product_of_actions", "sets_of", "wreath", "automorphisms", "subsets",
     "from_name", "finer_grid", "read_graph", "named_help", "NAMED",
 ]
 
@@ -232,6 +232,53 @@ def product_action(*factors: PermutationGroup, name: str | None = None) -> Permu
     return _named(gens, degree, name or "product_action(" + ", ".join(_label(f) for f in factors) + ")",
                   order=(lambda: math.prod(f.order() for f in factors)) if faithful else None, sampler=sample if faithful else None,
                   log2=(lambda: sum(f.log2_order() for f in factors)) if faithful else None)
+
+
+def product_of_actions(group: PermutationGroup, *actions: Action) -> Action:
+    """The action of ``group = product_action(H1, H2, ...)`` on ``X1 x X2 x ...`` (row-major)
+    where factor ``Hi`` acts on ``Xi`` by ``actions[i]`` (an action of ``Hi``).
+
+    How to give one factor a derived action: an adjacency matrix of length-d signals, S_m on
+    the vertex pairs and C_d shifting every signal, is ``product_of_actions(G, S.action().tensor(2),
+    C.action())`` with ``G = product_action(S, C)`` (point ``(i * m + j) * d + p``).
+
+    >>> S, C = symmetric(3), cyclic(4)
+    >>> rho = product_of_actions(product_action(S, C), S.action().tensor(2), C.action())
+    >>> rho.degree, rho.images.shape
+    (36, (3, 36))
+    """
+    if not isinstance(group, PermutationGroup):
+        raise EqsolveError(f"product_of_actions expects a PermutationGroup first, got {type(group).__name__}")
+    for a in actions:
+        if not isinstance(a, Action):
+            raise EqsolveError(f"product_of_actions expects Actions after the group, got {type(a).__name__}")
+    factors = [a.group for a in actions]
+    expected = product_action(*factors) if factors else None
+    if expected is None or group.degree != expected.degree or not np.array_equal(group.generators,
+                                                                                   expected.generators):
+        names = ", ".join(_label(f) for f in factors)
+        raise EqsolveError(f"{_label(group)} is not product_action({names}) of the actions' groups "
+                           "(same factors, same order)")
+    sizes = [a.degree for a in actions]
+    _room(math.prod(sizes), group.ngens, f"a product of {len(actions)} actions")
+    images = []
+    for axis, a in enumerate(actions):
+        for row in a.images:
+            images.append(_coordinatewise([row if i == axis else np.arange(s) for i, s in enumerate(sizes)]))
+    images = np.array(images, dtype=np.int64).reshape(group.ngens, math.prod(sizes))
+    degrees = [f.degree for f in factors]
+    strides = [math.prod(degrees[i + 1:]) for i in range(len(degrees))]
+
+    def recipe(g):
+        g = np.asarray(g, dtype=np.int64)
+        parts = []
+        for axis, (deg, stride) in enumerate(zip(degrees, strides)):
+            own = g[np.arange(deg) * stride]  # points with every other coordinate 0
+            parts.append(actions[axis].image_of((own // stride) % deg))
+        return _coordinatewise(parts)
+
+    recipes = all(a._recipe is not None for a in actions)
+    return Action(group, images, recipe if recipes else None, " x ".join(a.name for a in actions))
 
 
 def _coordinatewise(perms) -> np.ndarray:

@@ -28,7 +28,7 @@ Extending: write ``recognise(spec) -> list[Candidate]`` and call :func:`register
 
 >>> from eqsolve.layers import _fastpaths
 >>> [entry.name for entry in _fastpaths.REGISTRY]
-['generic', 'const', 'deepsets', 'translation', 'patterns', 'blocks']
+['generic', 'const', 'deepsets', 'translation', 'patterns', 'patterns-grid', 'blocks']
 >>> "conv" in _fastpaths.PATHS and "auto" in _fastpaths.PATHS
 True
 """

@@ -12,7 +12,7 @@ from torch import nn
 
 from eqsolve import EqsolveError
 
-from . import _fastpaths, _patterns  # noqa: F401  (_patterns registers its path)
+from . import _fastpaths, _pattern_grids, _patterns  # noqa: F401  (they register their paths)
 from ._checks import check_basis, check_channels, check_choice, check_tensor, factory_kwargs, restrict
 from ._executors import RowSource, index_tensor
 from ._state import Fingerprinted, describe_basis, fingerprint_table, legacy_table_fingerprint

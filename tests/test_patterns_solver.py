@@ -176,3 +176,27 @@ def test_sets_times_translations_compose_exactly(inner, rng):
     x = torch.from_numpy(rng.standard_normal((2, 3, 2, B.shape[1])))
     with torch.no_grad():
         assert (dss(x) - ref(x)).abs().max().item() < 1e-12 * max(1.0, ref(x).abs().max().item())
+
+
+@pytest.mark.parametrize("m,T", [(3, "cyclic(4)"), (4, "grid(2x2)"), (2, "cyclic(3)")])
+def test_patterns_basis_times_translations_equals_general_solver(m, T):
+    """S_m x T (product_action, actions from groups.product_of_actions): identical Basis."""
+    H = groups.cyclic(int(T[7])) if T.startswith("cyclic") else groups.grid_translations((2, 2))
+    S = groups.symmetric(m)
+    G = groups.product_action(S, H)
+    rho = S.action()
+    sides = [rho.tensor(0), rho, rho.tensor(2), rho + rho.tensor(2)] + ([rho.subsets(2)] if m >= 2 else [])
+    acts = [groups.product_of_actions(G, a, H.action()) for a in sides]
+    checked = 0
+    for out, inp in itertools.product(acts, repeat=2):
+        if out.degree * inp.degree > 40_000:
+            continue
+        ref = solve_compact(out, inp, method="table")
+        if eqsolve._patterns.recognise_product(out, inp) is None:
+            continue
+        fast = solve_compact(out, inp, method="patterns")
+        every = np.arange(out.degree)
+        assert fast.dim == ref.dim and np.array_equal(fast.rows(every), ref.rows(every))
+        assert np.array_equal(fast.bias_index, ref.bias_index)
+        checked += 1
+    assert checked >= 16
