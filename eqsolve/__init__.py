@@ -18,6 +18,7 @@ from ._errors import (
     EqsolveError,
     MaskNotInvariantError,
     NotABijectionError,
+    NotAnActionError,
     PointOutOfRangeError,
     ProblemTooLargeError,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "MaskNotInvariantError",
     "ProblemTooLargeError",
     "ActionMismatchError",
+    "NotAnActionError",
 ]
 
 

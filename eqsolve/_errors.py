@@ -24,6 +24,7 @@ __all__ = [
     "MaskNotInvariantError",
     "ProblemTooLargeError",
     "ActionMismatchError",
+    "NotAnActionError",
 ]
 
 
@@ -57,3 +58,7 @@ class ProblemTooLargeError(EqsolveError):
 
 class ActionMismatchError(EqsolveError):
     """Two actions that do not belong to the same group."""
+
+
+class NotAnActionError(EqsolveError):
+    """Generator images that break a relation of the group's generators (no action)."""

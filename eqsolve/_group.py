@@ -298,11 +298,12 @@ class PermutationGroup:
     # -- actions -----------------------------------------------------------------
     def action(self) -> "Action":
         """The natural action on the group's own points."""
-        return Action(self, self._generators, recipe=lambda g: g, name="points")
+        return Action(self, self._generators, recipe=lambda g: g, name="points", check=False)
 
     def trivial(self) -> "Action":
         """The trivial action on one point."""
-        return Action(self, np.zeros((self.ngens, 1), dtype=np.int64), recipe=lambda g: np.zeros(1, np.int64), name="trivial")
+        return Action(self, np.zeros((self.ngens, 1), dtype=np.int64), recipe=lambda g: np.zeros(1, np.int64), name="trivial",
+                      check=False)
 
 
 class Action:
@@ -312,13 +313,19 @@ class Action:
     group combine with ``+`` (disjoint union), ``*`` (product),
     :meth:`tensor` and :meth:`subsets`.
 
+    Images given here are checked to define an action (``check=True``): images that break a
+    relation of the generators raise :class:`NotAnActionError` instead of silently solving
+    for the larger group they generate. The check is exact for small groups and tests the
+    orders of short words otherwise (``eqsolve._homomorphism``); ``check=False`` skips it
+    (the combinations above are actions by construction and skip it).
+
     >>> H = PermutationGroup.parse("(0 1 2)")
     >>> rho = H.action()
     >>> (rho + H.trivial()).degree, rho.tensor(2).degree, rho.subsets(2).degree
     (4, 9, 3)
     """
 
-    def __init__(self, group: PermutationGroup, images, recipe=None, name: str = "custom"):
+    def __init__(self, group: PermutationGroup, images, recipe=None, name: str = "custom", *, check: bool = True):
         images = np.asarray(images)
         if images.ndim != 2 or images.shape[0] != group.ngens:
             raise DegreeMismatchError(
@@ -330,6 +337,10 @@ class Action:
             dtype=np.int64,
         ).reshape(images.shape)
         checked.setflags(write=False)
+        if check:
+            from ._homomorphism import check_action
+
+            check_action(group, checked)
         self.group = group
         self.images = checked
         self._recipe = recipe
@@ -364,7 +375,7 @@ class Action:
 
     def _combine(self, other, images, recipe, name):
         both = None if self._recipe is None or other._recipe is None else recipe
-        return Action(self.group, images, both, name)
+        return Action(self.group, images, both, name, check=False)
 
     def __add__(self, other: "Action") -> "Action":
         """Disjoint union: points of ``self`` first, then those of ``other`` shifted."""
@@ -409,7 +420,7 @@ class Action:
 
         images = np.array([image(g) for g in self.images], dtype=np.int64).reshape(self.group.ngens, len(subsets))
         recipe = None if self._recipe is None else (lambda g: image(self.image_of(g)))
-        return Action(self.group, images, recipe, f"{k}-subsets of {self.name}")
+        return Action(self.group, images, recipe, f"{k}-subsets of {self.name}", check=False)
 
 
 MAX_POINTS = 1 << 26

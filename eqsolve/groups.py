@@ -640,7 +640,7 @@ def finer_grid(group: PermutationGroup, factor: int | Sequence[int] = 2) -> Acti
         return image(own[:, np.asarray(g)[0]][None])[0]
 
     name = "x".join(map(str, fine)) + " grid (stride " + (str(factor[0]) if len(set(factor)) == 1 else "x".join(map(str, factor))) + ")"
-    return Action(group, image(vectors).reshape(group.ngens, -1), recipe, name)
+    return Action(group, image(vectors).reshape(group.ngens, -1), recipe, name, check=False)  # an action by construction
 
 
 def translation_vectors(images, shape) -> tuple[np.ndarray, np.ndarray]:
