@@ -116,10 +116,12 @@ def test_one_line_actions_and_their_errors():
 
 
 def test_odd_length_stride_two_by_hand_collapses_to_one_orbit():
-    # 25 points -> 13 "stride 2" is no action of Z_13: generator images that do not define
-    # one make solve use the group they generate on pairs, Z_325, with a single orbit
+    # 25 points -> 13 "stride 2" is no action of Z_13: the images are refused; unchecked
+    # (check=False) they make solve use the group they generate on pairs, Z_325, with a single orbit
     C = groups.cyclic(13)
-    by_hand = eqsolve.Action(C, np.array([(np.arange(25) + 2) % 25]))
+    with pytest.raises(eqsolve.NotAnActionError, match="order 13 in the group but its image has order 25"):
+        eqsolve.Action(C, np.array([(np.arange(25) + 2) % 25]))
+    by_hand = eqsolve.Action(C, np.array([(np.arange(25) + 2) % 25]), check=False)
     assert eqsolve.solve(out=C.action(), inp=by_hand).dim == 1
 
 
