@@ -158,6 +158,8 @@ def _order_is_cheap(group) -> bool:
 
 def _walk(group, gens: np.ndarray, images: np.ndarray, what: str) -> None:
     base = np.asarray(group.chain.base, dtype=np.int64)
+    if not base.size:
+        return  # the trivial group: every image has order 1, checked by the relator orders
     reps = _representatives(images)
     start_g, start_x = base, reps
     seen = {start_g.tobytes(): start_x.tobytes()}

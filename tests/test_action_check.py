@@ -77,3 +77,10 @@ def test_check_false_skips_and_builtin_combinations_skip():
     H = groups.cyclic(4)
     assert Action(H, [[1, 2, 0]], check=False).degree == 3
     assert (H.action().tensor(3) + H.trivial()).degree == 65
+
+
+def test_trivial_group_with_identity_generators():
+    H = eqsolve.PermutationGroup([[0, 1, 2], [0, 1, 2]])
+    assert Action(H, [[0, 1], [0, 1]]).degree == 2
+    with pytest.raises(NotAnActionError, match="order 1 in the group but its image has order 2"):
+        Action(H, [[0, 1], [1, 0]])
