@@ -375,7 +375,7 @@ def recognise_product(out_action, in_action, points_only: bool = True):
             return None
         if not np.array_equal(right[~s_part], group_right[~s_part]):
             return None  # the grid side must be T's own action
-        sides.append(Action(S, left[s_part]))
+        sides.append(Action(S, left[s_part], check=False))  # a factor of an action: an action
     found = recognise(sides[0], sides[1], points_only=points_only)
     if found is None:
         return None

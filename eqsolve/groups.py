@@ -278,7 +278,8 @@ def product_of_actions(group: PermutationGroup, *actions: Action) -> Action:
         return _coordinatewise(parts)
 
     recipes = all(a._recipe is not None for a in actions)
-    return Action(group, images, recipe if recipes else None, " x ".join(a.name for a in actions))
+    return Action(group, images, recipe if recipes else None, " x ".join(a.name for a in actions),
+                  check=False)  # an action by construction
 
 
 def _coordinatewise(perms) -> np.ndarray:
