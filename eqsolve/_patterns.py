@@ -183,6 +183,8 @@ def recognise(out_action, in_action, points_only: bool = True) -> Optional[Tuple
         return None
     if not points_only and all(p.kind == "tensor" and p.k <= 1 for p in out_pieces + in_pieces):
         return None
+    if not _may_be_symmetric(gens, m):
+        return None
     if group.log2_order() < math.lgamma(m + 1) / math.log(2) - 0.5 or group.order() != math.factorial(m):
         return None
     return m, out_pieces, in_pieces
@@ -314,21 +316,35 @@ def _grid_shape(right: np.ndarray, d: int) -> Optional[Tuple[int, ...]]:
     return None
 
 
-def factor(group):
-    """``(m, d, S generators mask, their images on m points, grid shape)`` when ``group`` is
-    ``product_action(S_m, T)`` (``T`` transitive translations of a ``d``-point grid), else None.
+def _may_be_symmetric(gens: np.ndarray, m: int) -> bool:
+    """Cheap necessary conditions for ``<gens> = S_m`` (before any stabilizer chain): transitive
+    on the ``m`` points, and not abelian when ``m >= 3``."""
+    if m <= 1:
+        return True
+    if not len(gens) or (m >= 3 and _abelian(gens)):
+        return False
+    return int(orbit_labels(gens, m).max()) == 0
 
-    >>> from eqsolve import groups
-    >>> factor(groups.product_action(groups.symmetric(4), groups.cyclic(5)))[:2]
-    (4, 5)
-    """
+
+def _abelian(gens: np.ndarray) -> bool:
+    return all(np.array_equal(a[b], b[a]) for i, a in enumerate(gens) for b in gens[i + 1:])
+
+
+def _factorings(group):
+    """Every ``(m, d, S generators mask, their images on m points, grid shape)`` that passes the
+    cheap checks of :func:`factor` (not the order of the S part), by increasing ``d``."""
     gens = np.asarray(group.generators, dtype=np.int64)
     n = int(group.degree)
-    if len(gens) < 2 or n < 4:
-        return None
-    from ._group import PermutationGroup
-
+    if len(gens) < 3 or n < 6 or _abelian(gens):  # S_m (m >= 3) needs 2 generators, T one more
+        return
+    first = gens[:, 0]
     for d in _divisors(n):
+        # a first look at two points per generator: g x id keeps (u, 0), (u, 1) together,
+        # id x t moves (0, p) and (1, p) alike; the full check below only runs on survivors
+        may_left = (first % d == 0) & (gens[:, 1] == first + 1)
+        may_right = gens[:, d] == first + d
+        if not (may_left | may_right).all():
+            continue
         is_left, left, is_right, right = split_generators(gens, d)
         if not (is_left | is_right).all():
             continue
@@ -339,10 +355,25 @@ def factor(group):
         if shape is None:
             continue
         m = n // d
-        S = PermutationGroup(left[s_part], degree=m)
-        if S.log2_order() < math.lgamma(m + 1) / math.log(2) - 0.5 or S.order() != math.factorial(m):
-            continue
-        return m, d, s_part, left[s_part], shape
+        if _may_be_symmetric(left[s_part], m):
+            yield m, d, s_part, left[s_part], shape
+
+
+def factor(group):
+    """``(m, d, S generators mask, their images on m points, grid shape)`` when ``group`` is
+    ``product_action(S_m, T)`` (``T`` transitive translations of a ``d``-point grid), else None.
+
+    >>> from eqsolve import groups
+    >>> factor(groups.product_action(groups.symmetric(4), groups.cyclic(5)))[:2]
+    (4, 5)
+    """
+    from ._group import PermutationGroup
+
+    for found in _factorings(group):
+        m = found[0]
+        S = PermutationGroup(found[3], degree=m)
+        if S.log2_order() >= math.lgamma(m + 1) / math.log(2) - 0.5 and S.order() == math.factorial(m):
+            return found
     return None
 
 
@@ -356,15 +387,19 @@ def recognise_product(out_action, in_action, points_only: bool = True):
     group = out_action.group
     if in_action.group is not group and in_action.group != group:
         return None
-    found = factor(group)
-    if found is None:
-        return None
-    m, d, s_part, s_gens, shape = found
-    group_right = split_generators(np.asarray(group.generators, dtype=np.int64), d)[3]
+    for candidate in _factorings(group):
+        found = _sides(out_action, in_action, candidate, points_only)
+        if found is not None:
+            return found
+    return None
+
+
+def _sides(out_action, in_action, candidate, points_only):
+    m, d, s_part, s_gens, shape = candidate
+    group_right = split_generators(np.asarray(out_action.group.generators, dtype=np.int64), d)[3]
     from ._group import Action, PermutationGroup
 
-    S = PermutationGroup(s_gens, degree=m, order=math.factorial(m),
-                         log2_order=lambda: math.lgamma(m + 1) / math.log(2))
+    S = PermutationGroup(s_gens, degree=m)  # recognise() checks its order last
     sides = []
     for action in (out_action, in_action):
         images = np.asarray(action.images, dtype=np.int64)
