@@ -123,3 +123,30 @@ def check_tensor(name: str, x: torch.Tensor) -> None:
     if not torch.jit.is_scripting():
         if not isinstance(x, torch.Tensor):
             _not_a_tensor(name, x)
+
+
+@torch.jit.unused
+def _mismatch(name: str, x: torch.Tensor, ref: torch.Tensor) -> None:
+    if x.device != ref.device:
+        raise EqsolveError(f"{name}: the input is on {x.device} but the parameters are on {ref.device}; "
+                           f"move one of them (x.to({str(ref.device)!r}) or module.to({str(x.device)!r}))")
+    if x.is_floating_point() and torch.is_autocast_enabled(x.device.type):
+        return  # autocast casts inputs and weights itself
+    kind, given = str(ref.dtype).replace("torch.", ""), str(x.dtype).replace("torch.", "")
+    other = f" or the module (module.to(torch.{given}))" if x.is_floating_point() else ""
+    raise EqsolveError(f"{name}: input dtype {given} does not match the parameters' dtype {kind}; "
+                       f"convert the input (x.to(torch.{kind})){other}")
+
+
+def check_like(name: str, x: torch.Tensor, ref: torch.Tensor) -> None:
+    """Refuse an input whose dtype or device differs from the parameters ``ref`` (eager mode;
+    under autocast a floating input of another dtype is fine).
+
+    >>> check_like("layer", torch.zeros(2, dtype=torch.float64), torch.zeros(1))
+    Traceback (most recent call last):
+    ...
+    eqsolve._errors.EqsolveError: layer: input dtype float64 does not match the parameters' dtype float32; convert the input (x.to(torch.float32)) or the module (module.to(torch.float64))
+    """
+    if not torch.jit.is_scripting():
+        if x.dtype != ref.dtype or x.device != ref.device:
+            _mismatch(name, x, ref)

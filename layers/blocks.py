@@ -42,7 +42,7 @@ from torch import nn
 import eqsolve
 from eqsolve import EqsolveError
 
-from ._checks import check_channels, check_choice, check_tensor, renamed
+from ._checks import check_channels, check_choice, check_like, check_tensor, renamed
 from .dss import DSSLinear
 from .linear import EquivariantLinear
 from .norm import EquivariantBatchNorm, SetNorm
@@ -400,6 +400,8 @@ class SetNet(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         check_tensor("model", x)
+        if not torch.jit.is_scripting():
+            _check_model_input(self, x)
         if mask is not None:
             check_tensor("model mask", mask)
         if x.dim() != 4 or x.shape[2] != self.in_channels or x.shape[3] != self.d:
@@ -455,3 +457,11 @@ class SetNet(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, task={self.task!r}, in_channels={self.in_channels}, d={self.d}"
+
+
+@torch.jit.unused
+def _check_model_input(model: nn.Module, x: torch.Tensor) -> None:
+    """The input's dtype and device against the model's first parameter (an EqsolveError, not torch's)."""
+    first = next(model.parameters(), None)
+    if first is not None:
+        check_like(f"{model.name} {model.task} model", x, first)

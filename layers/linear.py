@@ -13,7 +13,7 @@ from torch import nn
 from eqsolve import EqsolveError
 
 from . import _fastpaths, _pattern_grids, _patterns  # noqa: F401  (they register their paths)
-from ._checks import check_basis, check_channels, check_choice, check_tensor, factory_kwargs, restrict
+from ._checks import check_basis, check_channels, check_choice, check_like, check_tensor, factory_kwargs, restrict
 from ._executors import RowSource, index_tensor
 from ._state import Fingerprinted, describe_basis, fingerprint_table, legacy_table_fingerprint
 
@@ -119,6 +119,7 @@ class EquivariantLinear(Fingerprinted, nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("EquivariantLinear", x)
+        check_like("EquivariantLinear", x, self.weight)
         if x.dim() < 2 or x.shape[-2] != self.in_channels or x.shape[-1] != self.d_in:
             raise EqsolveError(
                 f"EquivariantLinear expects input of shape (..., in_channels={self.in_channels}, "
