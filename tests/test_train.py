@@ -201,6 +201,16 @@ def test_cli_end_to_end_writes_every_file_and_learns(tmp_path, capsys):
     assert rows[0].startswith("model,train_size,seed") and len(rows) == 3
 
 
+def test_quiet_prints_only_the_final_table(tmp_path, capsys):
+    code = cli_main(["train", "signals", "--model", "deepsets", "--train-size", "32", "--epochs", "1",
+                     "--val-size", "16", "--test-size", "16", "--out", str(tmp_path / "q"), "--threads", "1",
+                     "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "deepsets" in text and "accuracy (test)" in text  # the table
+    assert "deepsets-n32-s0:" not in text and "results in" not in text  # no per-cell lines, no trailer
+
+
 def test_resume_gives_the_uninterrupted_result(tmp_path):
     straight = runner.run("signals", out=str(tmp_path / "a"), **SMALL)
 

@@ -44,7 +44,7 @@ def register(sub) -> None:
                         help="every model at every size of the task (Figure 4); --model / --train-size narrow it")
     parser.add_argument("--seeds", type=int, default=None, metavar="K",
                         help="seeds 0..K-1 per cell (default 1; 5 with --sweep; at most 100)")
-    parser.add_argument("--preset", default="small", metavar="NAME", help="small (CPU-sized, default) or paper (the paper's widths)")
+    parser.add_argument("--preset", default="small", metavar="NAME", help="small (CPU-sized, default), paper (the paper's widths), or another preset of the task (see --list)")
     parser.add_argument("--epochs", type=int, metavar="N", help="override the preset's number of epochs")
     parser.add_argument("--batch-size", type=int, metavar="N", help="override the preset's global batch size")
     parser.add_argument("--lr", type=float, metavar="RATE", help="override the preset's learning rate")
@@ -161,9 +161,13 @@ def run(args) -> int:
         if workers is None:  # a CPU sweep: one single-threaded worker per thread (at most 8)
             sweep = args.sweep or (resume and len(kwargs["models"]) * len(kwargs["sizes"]) * len(kwargs["seeds"]) > 1)
             workers = min(torch.get_num_threads(), 8) if sweep and args.device == "cpu" and size == 1 else 1
-        runner.run(task, out=out, device=_local_device(args.device, rank), resume=resume,
-                   quiet=args.quiet and rank == 0, workers=workers,
-                   worker_threads=None if workers == 1 else max(1, torch.get_num_threads() // workers), **kwargs)
+        result = runner.run(task, out=out, device=_local_device(args.device, rank), resume=resume,
+                            quiet=args.quiet or rank != 0, workers=workers,
+                            worker_threads=None if workers == 1 else max(1, torch.get_num_threads() // workers),
+                            **kwargs)
+        if args.quiet and rank == 0:  # --quiet keeps the final table only
+            config = result["config"]
+            print(runner.table(result["summary"], config["models"], config["sizes"], task.metric_name))
     finally:
         if size > 1:
             import torch.distributed as dist
