@@ -60,7 +60,10 @@ def register(sub) -> None:
                         help="continue the run stored in DIR with its configuration (finished cells are kept)")
     parser.add_argument("--device", default="cpu", metavar="DEVICE", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--amp", action="store_true", help="mixed precision: the forward pass in bfloat16 (autocast)")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--compile", action="store_true",
+                        help="torch.compile the model; checked first on a tiny function: where torch.compile "
+                             "is missing or fails (e.g. no C compiler for inductor) a warning says why and "
+                             "the run trains uncompiled (config.json records compile: false)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="torch intra-op threads (default: torch's choice); with workers, shared among them")
     parser.add_argument("--workers", type=int, metavar="N",
@@ -136,6 +139,14 @@ def run(args) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     task = tasks.get(args.task)
+    if args.compile and args.resume is None:
+        reason = compile_problem(args.device)
+        if reason is not None:
+            import sys
+
+            print(f"eqsolve train: warning: --compile ignored, torch.compile does not work here ({reason}); "
+                  "training without it", file=sys.stderr)
+            args.compile = False
     rank, size = _init_distributed(args.device)
     try:
         if args.resume is not None:
@@ -174,6 +185,25 @@ def run(args) -> int:
 
             dist.destroy_process_group()
     return 0
+
+
+def compile_problem(device: str = "cpu") -> "str | None":
+    """Why ``torch.compile`` (inductor) fails on ``device``, or None when a tiny function compiles and runs.
+
+    torch.compile is lazy: without this check a missing compiler surfaces only at the first
+    training step, deep inside torch (or a backend error is swallowed into a slow fallback).
+    """
+    import torch
+
+    if not hasattr(torch, "compile"):
+        return f"torch {torch.__version__} has no torch.compile"
+    try:
+        probe = torch.compile(lambda x: x * 2 + 1, backend="inductor")
+        probe(torch.ones(4, device=device))
+    except Exception as err:  # any backend failure: report it, train without compiling
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        return f"{type(err).__name__}: {first}"
+    return None
 
 
 def _local_device(device: str, rank: int) -> str:
