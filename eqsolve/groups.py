@@ -520,9 +520,20 @@ def _hypercube(arg, inner, number):
     return automorphisms(nx.hypercube_graph(k))
 
 
-@_kind("graph:FILE", "automorphisms of a graph file (edge list, or .graphml)")
+@_kind("graph:FILE[:ATTR]", "automorphisms of a graph file (edge list, or .graphml); ATTR: node colours")
 def _graph(arg, inner, number):
-    return automorphisms(read_graph(arg))
+    """``graph:FILE`` or ``graph:FILE:ATTR[,ATTR...]``: automorphisms that keep the nodes'
+    values of those GraphML node attributes (colours). The whole text is the file when such a
+    file exists (paths may contain ':')."""
+    import os
+
+    path, _, attrs = arg.rpartition(":")
+    if os.path.isfile(arg) or not path or not attrs:
+        return automorphisms(read_graph(arg))
+    names = [a.strip() for a in attrs.split(",")]
+    if not all(names):
+        raise EqsolveError(f"graph:FILE:ATTR needs attribute names separated by ',', got {attrs!r}")
+    return automorphisms(read_graph(path), node_attr=names[0] if len(names) == 1 else names)
 
 
 def named_help(width: int = 24) -> str:
