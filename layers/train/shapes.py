@@ -7,7 +7,8 @@ Point-cloud models (``dss-sum``, ..., ``siamese-ds``) read the node part only (`
 the vertices); graph models (``graph-dss-sum``, ..., ``graph-siamese-ds``) read all of it
 (``H = S_m`` on node features + adjacency, the ``patterns`` path). Every model first
 standardises each set by its own mean and standard deviation (:func:`layers.shapes.standardise`,
-invariant to both symmetries). The trivial predictor of the results is the paper's mean-shape
+invariant to both symmetries); the DSS models normalise per set (:data:`layers.shapes.NORM`),
+so training and evaluation compute the same function. The trivial predictor of the results is the paper's mean-shape
 baseline (:func:`layers.shapes.mean_shape_choice`), not chance.
 
 >>> from eqsolve.layers.train import tasks
@@ -34,7 +35,8 @@ TRAIN, VAL, TEST = 500, 100, 400
 SIZES = (100, 200, 500)
 WIDTHS = {"small": {"points": 16, "graphs": 4}, "paper": {"points": 128, "graphs": 32}}
 PRESETS = {
-    "small": Preset(epochs=12, batch_size=32, lr=3e-3, note="widths 16 (points) / 4 (graphs), m = 32; CPU-sized"),
+    "small": Preset(epochs=30, batch_size=32, lr=3e-3,
+                    note="widths 16 (points) / 4 (graphs), m = 32, per-set norm; CPU-sized"),
     "paper": Preset(epochs=40, batch_size=32, lr=1e-3, note="the paper's width 128 (points) / 32 (graphs)"),
 }
 MODELS = shapes.MODELS + tuple("graph-" + name for name in shapes.MODELS)
