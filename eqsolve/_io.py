@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 
 from ._errors import EqsolveError
 
-_REASONS = {
+ERRNO_REASONS = {
     errno.ENOSPC: "no space left on device",
     errno.EDQUOT: "disk quota exceeded",
     errno.EACCES: "permission denied",
@@ -42,7 +42,7 @@ _REASONS = {
 
 def os_reason(err: OSError) -> str:
     """Short lower-case cause of an OS error (``'no space left on device'``)."""
-    reason = _REASONS.get(err.errno)
+    reason = ERRNO_REASONS.get(err.errno)
     if reason is None:
         reason = (err.strerror or str(err) or type(err).__name__).lower()
     return reason

@@ -148,6 +148,19 @@ def deepsets(task: str, in_channels: int, d: int, width: int = 256, depth: int =
                   config={"width": width, "depth": depth, "reduce": reduce, "pool": pool})
 
 
+def _siamese_args(basis, task, channels, n_classes, out_channels, pool, hidden):
+    """The checked arguments every Siamese builder shares: (basis, channels, n_classes, out_channels, hidden)."""
+    from .models import check_channel_list
+
+    basis = check_square(basis)
+    channels = check_channel_list(channels)
+    check_choice(task, TASKS, "task")
+    check_choice(pool, REDUCTIONS, "pool")
+    n_classes, out_channels = _task_sizes(task, n_classes, out_channels)
+    hidden = channels[-1] if hidden is None else check_channels(hidden, "hidden")
+    return basis, channels, n_classes, out_channels, hidden
+
+
 def siamese(basis, task: str, channels: Sequence[int] = (1, 64, 64), n_classes: int = 3, out_channels: int = 1,
             pool: str = "mean", hidden: Optional[int] = None) -> SetNet:
     """The same ``H``-equivariant network on every element (one :class:`EquivariantLinear` + ReLU
@@ -161,14 +174,8 @@ def siamese(basis, task: str, channels: Sequence[int] = (1, 64, 64), n_classes: 
     >>> net(torch.randn(3, 4, 1, 6)).shape
     torch.Size([3, 3])
     """
-    from .models import check_channel_list
-
-    basis = check_square(basis)
-    channels = check_channel_list(channels)
-    check_choice(task, TASKS, "task")
-    check_choice(pool, REDUCTIONS, "pool")
-    n_classes, out_channels = _task_sizes(task, n_classes, out_channels)
-    hidden = channels[-1] if hidden is None else check_channels(hidden, "hidden")
+    basis, channels, n_classes, out_channels, hidden = _siamese_args(basis, task, channels, n_classes, out_channels,
+                                                                     pool, hidden)
     stages: List[nn.Module] = [SiameseBlock(basis, channels[i], channels[i + 1]) for i in range(len(channels) - 1)]
     if task == "equivariant":
         stages.append(SiameseBlock(basis, channels[-1], out_channels, activation=False))
@@ -195,14 +202,8 @@ def siamese_ds(basis, task: str, channels: Sequence[int] = (1, 64, 64), n_classe
     >>> net(torch.randn(3, 4, 1, 6)).shape
     torch.Size([3, 4])
     """
-    from .models import check_channel_list
-
-    basis = check_square(basis)
-    channels = check_channel_list(channels)
-    check_choice(task, TASKS, "task")
-    check_choice(pool, REDUCTIONS, "pool")
-    n_classes, out_channels = _task_sizes(task, n_classes, out_channels)
-    hidden = channels[-1] if hidden is None else check_channels(hidden, "hidden")
+    basis, channels, n_classes, out_channels, hidden = _siamese_args(basis, task, channels, n_classes, out_channels,
+                                                                     pool, hidden)
     ds_width = channels[-1] if ds_width is None else check_channels(ds_width, "ds_width")
     c = channels[-1]
     stages: List[nn.Module] = [SiameseBlock(basis, channels[i], channels[i + 1]) for i in range(len(channels) - 1)]

@@ -159,7 +159,20 @@ class FeatureNorm(nn.Module):
 
 
 # -- stages: every stage is forward(x, mask) -------------------------------------------------
-class DSSBlock(nn.Module):
+class _NormThenReLU(nn.Module):
+    """The tail DSS, Siamese and DeepSets blocks share: optional ``self.norm`` (with the mask),
+    then ReLU if ``self.activation``."""
+
+    def _finish(self, y: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+        norm = self.norm
+        if norm is not None:
+            y = norm(y, mask)
+        if self.activation:
+            y = torch.relu(y)
+        return y
+
+
+class DSSBlock(_NormThenReLU):
     """``DSSLinear`` + optional normalisation + optional ReLU.
 
     ``(batch, n, c_in, d_in) -> (batch, n, c_out, d_out)`` for a basis of shape
@@ -180,16 +193,10 @@ class DSSBlock(nn.Module):
         self.activation = bool(activation)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        y = self.linear(x, mask)
-        norm = self.norm
-        if norm is not None:
-            y = norm(y, mask)
-        if self.activation:
-            y = torch.relu(y)
-        return y
+        return self._finish(self.linear(x, mask), mask)
 
 
-class SiameseBlock(nn.Module):
+class SiameseBlock(_NormThenReLU):
     """The same ``H``-equivariant linear map on every element (no interaction between elements)
     + optional norm + optional ReLU. ``(batch, n, c_in, d_in) -> (batch, n, c_out, d_out)``."""
 
@@ -201,13 +208,7 @@ class SiameseBlock(nn.Module):
         self.activation = bool(activation)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        y = zero_padded(self.linear(x), mask)
-        norm = self.norm
-        if norm is not None:
-            y = norm(y, mask)
-        if self.activation:
-            y = torch.relu(y)
-        return zero_padded(y, mask)
+        return zero_padded(self._finish(zero_padded(self.linear(x), mask), mask), mask)
 
 
 class OrbitPool(nn.Module):
@@ -309,7 +310,7 @@ class EquivariantHead(nn.Module):
         return self.second(torch.relu(self.first(x)))
 
 
-class DeepSetsBlock(nn.Module):
+class DeepSetsBlock(_NormThenReLU):
     """A DeepSets layer (Zaheer et al. 2017) on vectors: ``x_i W1 + reduce_j(x_j) W2 + b``
     (+ optional norm, + ReLU).
 
@@ -327,13 +328,7 @@ class DeepSetsBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         pooled = set_reduce(x, mask, self.aggregation)
-        y = zero_padded(self.single(x) + self.shared(pooled).unsqueeze(1), mask)
-        norm = self.norm
-        if norm is not None:
-            y = norm(y, mask)
-        if self.activation:
-            y = torch.relu(y)
-        return zero_padded(y, mask)
+        return zero_padded(self._finish(zero_padded(self.single(x) + self.shared(pooled).unsqueeze(1), mask), mask), mask)
 
 
 class FlattenElements(nn.Module):

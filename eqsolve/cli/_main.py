@@ -12,7 +12,6 @@ Exit codes: 0 success, 2 bad input or any other failure: one line on stderr
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
 import sys
@@ -161,17 +160,8 @@ def describe_failure(err: BaseException) -> tuple[str, str]:
 
 def describe_os_error(err: OSError) -> str:
     """A one-line account of a failed read or write, naming the file and the cause."""
-    reasons = {
-        errno.ENOSPC: "no space left on device",
-        errno.EDQUOT: "disk quota exceeded",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "operation not permitted",
-        errno.EROFS: "read-only file system",
-        errno.EISDIR: "it is a directory",
-        errno.ENOTDIR: "a part of the path is not a directory",
-        errno.ENOENT: "no such file or directory",
-        errno.ENAMETOOLONG: "file name too long",
-    }
+    from .._io import ERRNO_REASONS as reasons  # one table of errno wordings
+
     reason = reasons.get(err.errno, (err.strerror or str(err)).lower())
     name = err.filename if err.filename is not None else None
     return f"{name}: {reason}" if name else f"input/output error: {reason}"
