@@ -31,6 +31,7 @@ eqsolve._errors.NotAnActionError: the images do not define an action of cyclic(4
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -92,11 +93,11 @@ def _relator_orders(gens: np.ndarray, images: np.ndarray, what: str) -> None:
         words = [(i,) for i in range(len(gens))]  # large actions: the generators' orders only
     full = len(words) * cost(m) <= RELATOR_WORK
     points = None if full else np.random.default_rng(_SEED).choice(m, size=min(m, _SAMPLE), replace=False)
-    for word in words:
-        g, x = gens[word[0]], images[word[0]]
+    orders = _word_orders(_GroupKey(gens), tuple(words))
+    for word, order in zip(words, orders):
+        x = images[word[0]]
         for s in word[1:]:
-            g, x = compose(gens[s], g), compose(images[s], x)  # the word is read left to right: s applied last
-        order = _order(g)
+            x = compose(images[s], x)  # the word is read left to right: s applied last
         bad = _image_order(x) if full else _sampled_cycle(x, points, order)
         if bad is not None and order % bad:
             name = f"generator {word[0]}" if len(word) == 1 else "the product of generators " + " then ".join(map(str, word))
@@ -104,6 +105,31 @@ def _relator_orders(gens: np.ndarray, images: np.ndarray, what: str) -> None:
                 f"the images do not define an action of {what}: {name} has order {order} in the group "
                 f"but its image has {_what(full, bad, order)} (an image's order must divide it)"
             )
+
+
+class _GroupKey:
+    """Generators hashed by content, so that the orders of a group's words are computed once."""
+
+    def __init__(self, gens: np.ndarray):
+        self.gens = gens
+        self._hash = hash((gens.shape, gens.tobytes()))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _GroupKey) and np.array_equal(self.gens, other.gens)
+
+
+@functools.lru_cache(maxsize=4)
+def _word_orders(key: _GroupKey, words: tuple) -> list[int]:
+    orders = []
+    for word in words:
+        g = key.gens[word[0]]
+        for s in word[1:]:
+            g = compose(key.gens[s], g)
+        orders.append(_order(g))
+    return orders
 
 
 def _what(full: bool, bad: int, order: int) -> str:
