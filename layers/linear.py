@@ -130,7 +130,10 @@ class EquivariantLinear(Fingerprinted, nn.Module):
         theta_pad = F.pad(self.weight, (0, 1))
         bias = self.bias
         if bias is not None:
-            bias = self.expand_bias(bias)
+            if torch.jit.is_scripting() or torch.jit.is_tracing():
+                bias = self.expand_bias(bias)
+            else:
+                bias = self._cached_bias(bias)
         y = self.kernel(theta_pad, flat, bias)
         return y.reshape(lead + [self.out_channels, self.d_out])
 
@@ -162,6 +165,29 @@ class EquivariantLinear(Fingerprinted, nn.Module):
         if self.n_bias == 1:
             return beta
         return beta[:, self.bias_gather]
+
+    @torch.jit.unused
+    def _cached_bias(self, beta: torch.Tensor) -> torch.Tensor:
+        """:meth:`expand_bias`, kept between calls while no gradient is wanted (eval, no_grad,
+        inference_mode, a frozen bias). The key is the parameter's storage, version counter,
+        device and dtype, so optimizer steps, ``load_state_dict``, ``.to()`` and any in-place
+        change invalidate it; while the gradient is recorded the gather runs every call (it must
+        be part of the autograd graph). Writes through ``.data`` bypass the version counter:
+        call :meth:`clear_bias_cache` after them."""
+        if self.n_bias == 1 or (torch.is_grad_enabled() and beta.requires_grad) or torch.compiler.is_compiling():
+            return self.expand_bias(beta)
+        key = (beta.data_ptr(), beta._version, beta.device, beta.dtype, self.bias_gather.data_ptr())
+        cache = self.__dict__.get("_bias_cache")
+        if cache is None or cache[0] != key:
+            with torch.inference_mode(False), torch.no_grad():
+                # the source is held so that its storage (part of the key) is not reused
+                cache = (key, beta.detach(), self.expand_bias(beta.detach()))
+            self.__dict__["_bias_cache"] = cache
+        return cache[2]
+
+    def clear_bias_cache(self) -> None:
+        """Forget the expanded bias kept for gradient-free calls (see :meth:`forward`)."""
+        self.__dict__.pop("_bias_cache", None)
 
     def dense_bias(self) -> Optional[torch.Tensor]:
         """The expanded bias ``(out_channels, d_out)``, or None."""
