@@ -201,6 +201,19 @@ def test_cli_end_to_end_writes_every_file_and_learns(tmp_path, capsys):
     assert rows[0].startswith("model,train_size,seed") and len(rows) == 3
 
 
+def test_float_or_negative_labels_are_clear_errors():
+    data = layers.train.synthetic_signal_sets(16, n=3, d=8, rng=0)
+    net = layers.models.invariant(eqsolve.solve(eqsolve.groups.cyclic(8)), [1, 4], n_classes=3)
+    soft = layers.train.SetData(data.x, data.y.to(torch.float32))
+    with pytest.raises(eqsolve.EqsolveError, match=r"data.y holds torch.float32 .* pass y.long\(\)"):
+        layers.train.train_model(net, soft, epochs=1)
+    with pytest.raises(eqsolve.EqsolveError, match="val.y has a negative class label"):
+        layers.train.train_model(net, data, val=layers.train.SetData(data.x, data.y - 1), epochs=1)
+    # an explicit loss takes any targets: soft labels through a loss of the user's choosing train
+    history = layers.train.train_model(net, soft, epochs=1, loss=lambda out, y: (out[:, 0] - y).pow(2).mean())
+    assert len(history.losses) == 1
+
+
 def test_quiet_prints_only_the_final_table(tmp_path, capsys):
     code = cli_main(["train", "signals", "--model", "deepsets", "--train-size", "32", "--epochs", "1",
                      "--val-size", "16", "--test-size", "16", "--out", str(tmp_path / "q"), "--threads", "1",

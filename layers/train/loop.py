@@ -190,6 +190,22 @@ def evaluate(model: nn.Module, data: SetData, device=None, batch_size: int = 256
     return evaluate_metric(model, data, accuracy, device=device, batch_size=batch_size)
 
 
+def _check_labels(y: torch.Tensor, name: str) -> None:
+    """Cross-entropy needs one integer class per set; say so before torch does, deep in the loss.
+
+    >>> _check_labels(torch.tensor([0.0, 1.0]), "data")
+    Traceback (most recent call last):
+    ...
+    eqsolve._errors.EqsolveError: data.y holds torch.float32 values; a classifier's targets are integer class labels of shape (sets,): pass y.long() (or give loss= for soft targets)
+    """
+    if y.dim() != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise EqsolveError(f"{name}.y holds {y.dtype} values" + (f" of shape {list(y.shape)}" if y.dim() != 1 else "")
+                           + "; a classifier's targets are integer class labels of shape (sets,): pass y.long() "
+                           "(or give loss= for soft targets)")
+    if y.numel() and int(y.min()) < 0:
+        raise EqsolveError(f"{name}.y has a negative class label ({int(y.min())}); labels are 0 .. classes-1")
+
+
 def _check_int(value, name: str, low: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise EqsolveError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -250,6 +266,10 @@ def train_model(model: nn.Module, data: SetData, *, val: Optional[SetData] = Non
     model.to(device)
     dtype = _dtype_of(model)
     loss_fn = loss or default_loss(model)
+    if loss is None and loss_fn is F.cross_entropy:
+        for name, split in (("data", data), ("val", val)):
+            if split is not None:
+                _check_labels(split.y, name)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     history = History()
     start_epoch = 0
