@@ -6,6 +6,17 @@ import eqsolve
 from eqsolve import groups
 
 
+def symmetric_actions(m):
+    """``(rho, acts)``: S_m on its m points and its ``tensor(k)`` (k <= 3) and ``subsets(k)``
+    (k = 2, 3 where k <= m), by name ("t0".."t3", "s2", "s3")."""
+    rho = groups.symmetric(m).action()
+    acts = {f"t{k}": rho.tensor(k) for k in range(4)}
+    for k in (2, 3):
+        if k <= m:
+            acts[f"s{k}"] = rho.subsets(k)
+    return rho, acts
+
+
 def _near(side):
     coords = np.indices((side, side)).reshape(2, -1)
     delta = (coords[:, :, None] - coords[:, None, :]) % side

@@ -11,14 +11,7 @@ from eqsolve import groups, layers
 from eqsolve.layers import _fastpaths, _patterns
 from eqsolve.layers.testing import assert_equivariant
 
-
-def _actions(m):
-    rho = groups.symmetric(m).action()
-    acts = {f"t{k}": rho.tensor(k) for k in range(4)}
-    for k in (2, 3):
-        if k <= m:
-            acts[f"s{k}"] = rho.subsets(k)
-    return rho, acts
+from _layer_zoo import symmetric_actions as _actions
 
 
 def _compare(B, rng, c_in=2, c_out=3, support=None, bias=True):

@@ -13,13 +13,11 @@ from eqsolve import groups, layers
 from eqsolve._solve import solve_compact
 from eqsolve.layers import _fastpaths
 
+from _layer_zoo import symmetric_actions
+
 
 def _actions(m):
-    rho = groups.symmetric(m).action()
-    acts = {f"t{k}": rho.tensor(k) for k in range(4)}
-    for k in (2, 3):
-        if k <= m:
-            acts[f"s{k}"] = rho.subsets(k)
+    rho, acts = symmetric_actions(m)
     acts["t1+t2"] = rho + rho.tensor(2)
     acts["t0+s2"] = rho.tensor(0) + (rho.subsets(2) if m >= 2 else rho)
     return acts

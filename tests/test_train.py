@@ -15,18 +15,10 @@ from eqsolve.cli import main as cli_main
 from eqsolve.layers.train import runner, signals, tasks
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _train_helpers import ddp_worker, tiny_problem  # noqa: E402
+from _train_helpers import ddp_worker, one_thread, tiny_problem  # noqa: E402,F401  (one_thread: autouse fixture)
 
 SMALL = dict(models=["dss-sum"], sizes=[48], seeds=1, epochs=2, batch_size=16, val_size=32, test_size=32,
              progress=False, quiet=True)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # -- data ----------------------------------------------------------------------------------------

@@ -13,17 +13,11 @@ from eqsolve import EqsolveError, layers
 from eqsolve.cli import main as cli_main
 from eqsolve.layers.train import runner, signals, tasks
 
+from _train_helpers import one_thread  # noqa: E402,F401  (autouse fixture: one torch thread)
+
 SWEEP = dict(models=["dss-sum", "deepsets"], sizes=[32, 48], seeds=1, epochs=2, batch_size=16, val_size=32,
              test_size=32, progress=False, quiet=True)
 TIMING = ("epoch_seconds", "seconds", "session_seconds")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _metrics(cells):
