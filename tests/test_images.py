@@ -324,3 +324,60 @@ def test_closest_to_mean_rule_matches_a_direct_computation_and_beats_chance():
     assert torch.equal(sets.closest_to_mean(data).argmax(-1), torch.as_tensor(direct))
     # early aggregation is enough in principle: far above the 5 % of a guess
     assert sets.accuracy(sets.closest_to_mean(data), data.y) > 20.0
+
+
+@pytest.mark.parametrize("task", sets.TASKS)
+def test_small_splits_are_one_stream_as_before(task):
+    # every split of the published small runs (up to chunk_size sets) is one random stream
+    splits = experiment.make_splits(task, seed=1, preset="tiny", train_size=12, test_size=5)
+    p = experiment.PRESETS["tiny"]
+    for split, stream, source, count in (("train", [1, 0], "train", 12), ("test", [experiment.TEST_SEED, 2], "test", 5)):
+        direct = sets.make(task, count, p.size, source, np.random.default_rng(stream), short_side=p.short_side,
+                           kernel=p.blur_kernel)
+        assert torch.equal(splits[split].x, direct.x) and torch.equal(splits[split].y, direct.y)
+
+
+@pytest.mark.parametrize("task", sets.TASKS)
+def test_chunked_splits_do_not_depend_on_their_size(task, monkeypatch):
+    one_set = sets.SET_SIZES[task] * 3 * experiment.PRESETS["tiny"].size ** 2
+    monkeypatch.setattr(experiment, "CHUNK_VALUES", 3 * one_set)  # chunks of 3 sets
+    assert experiment.chunk_size(task, "tiny") == 3
+    small = experiment.make_splits(task, seed=2, preset="tiny", train_size=4, val_size=2, test_size=2)
+    large = experiment.make_splits(task, seed=2, preset="tiny", train_size=11, val_size=2, test_size=2)
+    assert len(small["train"]) == 4 and len(large["train"]) == 11
+    assert torch.equal(small["train"].x, large["train"].x[:4]) and torch.equal(small["train"].y, large["train"].y[:4])
+    assert not torch.equal(large["train"].x[:3], large["train"].x[3:6])  # each chunk has its own stream
+
+
+def test_runner_draws_only_the_chunked_pool_it_needs(monkeypatch):
+    from eqsolve.layers.train import runner
+
+    task = experiment.QUALITY
+    assert len(runner._make_splits(task, 0, None, 4, "tiny", train_size=8).train) == 16  # one stream: the whole pool
+    monkeypatch.setattr(experiment, "CHUNK_VALUES", 4 * 20 * 3 * 16 * 16)  # chunks of 4 sets
+    assert len(runner._make_splits(task, 0, None, 4, "tiny", train_size=6).train) == 6
+    assert len(runner._make_splits(task, 0, None, 4, "tiny").train) == 16
+
+
+def test_data_too_large_for_memory_is_refused_before_drawing(monkeypatch):
+    monkeypatch.setenv("EQSOLVE_MAX_MEMORY", "64M")
+    with pytest.raises(eqsolve.ProblemTooLargeError, match="--train-size"):
+        experiment.make_splits("quality", preset="paper")
+    need = experiment.data_bytes("quality", "paper", [20000, 1000, 1000])
+    assert need > 20000 * 21 * 3 * 64 * 64 * 4  # float32 copies and clean crops of the training pool
+
+
+@pytest.mark.slow
+def test_paper_preset_trains_one_step_end_to_end(tmp_path, capsys):
+    from eqsolve.cli import main
+
+    out = tmp_path / "paper"
+    assert main(["train", "colors", "--preset", "paper", "--model", "dss-sum", "--train-size", "2", "--epochs", "1",
+                 "--batch-size", "2", "--val-size", "2", "--test-size", "2", "--threads", "2", "--out", str(out),
+                 "--quiet"]) == 0
+    import json
+
+    results = json.loads((out / "results.json").read_text())
+    assert results["cells"][0]["parameters"] == experiment.PARAMETERS["paper"]["colors"]["dss-sum"]
+    data = json.loads((out / "config.json").read_text())["data"]
+    assert data["train_pool"] == 2 and data["val"] == 2

@@ -36,10 +36,12 @@ import torch
 import torch.nn.functional as F
 
 from eqsolve import EqsolveError
+from eqsolve._budget import require_memory
 
 from . import nets, photos, pictures, sets
 
 TEST_SEED = 2020  # the test sets are the same for every training seed
+CHUNK_VALUES = 1 << 26  # pixel values generated from one random stream (float64 working copies: 0.5 GiB)
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ SUMMARY = {
     "deblur": "burst deblurring (Table 3): 5 blurred, noisy copies -> the clean image",
 }
 
-__all__ = ["ImagePreset", "PRESETS", "SUMMARY", "make_splits", "build_model", "loss", "metric", "baseline",
+__all__ = ["ImagePreset", "PRESETS", "SUMMARY", "make_splits", "chunk_size", "data_bytes", "build_model", "loss", "metric", "baseline",
            "write_examples", "parameter_table", "check_preset", "COLORS", "QUALITY", "DEBLUR"]
 
 
@@ -125,6 +127,39 @@ def _check_task(task: str) -> str:
     return task
 
 
+def chunk_size(task: str, preset: str) -> int:
+    """Sets drawn from one random stream: a split of more sets is generated in chunks of this
+    many (about :data:`CHUNK_VALUES` pixel values each, so generation never holds more).
+
+    >>> chunk_size("quality", "small"), chunk_size("quality", "paper")
+    (4369, 273)
+    """
+    p = check_preset(preset)
+    return max(1, CHUNK_VALUES // (sets.SET_SIZES[_check_task(task)] * 3 * p.size * p.size))
+
+
+def data_bytes(task: str, preset: str, counts) -> int:
+    """Bytes of the float32 tensors of ``counts`` sets (inputs, targets and, for ``quality``, the
+    clean crops) plus the working memory of generating one chunk: checked before generating."""
+    p = check_preset(preset)
+    n, pixels = sets.SET_SIZES[_check_task(task)], 3 * p.size * p.size
+    per_set = {"colors": 2 * n * pixels, "quality": (n + 1) * pixels, "deblur": (n + 1) * pixels}[task]
+    return 4 * per_set * int(sum(counts)) + 48 * min(CHUNK_VALUES, n * pixels * int(max(counts)))
+
+
+def _generate(task: str, count: int, stream: List[int], p: ImagePreset, chunk: int, **kwargs) -> sets.ImageSets:
+    """``count`` sets: one stream ``stream`` when ``count <= chunk`` (every ``small`` split),
+    else whole chunks of ``chunk`` sets, chunk ``c`` from stream ``stream + [c]``, cut to
+    ``count``: so the first sets of a large split do not depend on how many are drawn."""
+    if count <= chunk:
+        return sets.make(task, count, p.size, rng=np.random.default_rng(stream), short_side=p.short_side,
+                         kernel=p.blur_kernel, **kwargs)
+    parts = [sets.make(task, chunk, p.size, rng=np.random.default_rng(stream + [c]), short_side=p.short_side,
+                       kernel=p.blur_kernel, **kwargs)
+             for c in range(-(-count // chunk))]
+    return sets.concat(parts).subset(slice(0, count))
+
+
 def make_splits(task: str, seed: int = 0, preset: str = "small", train_size: Optional[int] = None,
                 val_size: Optional[int] = None, test_size: Optional[int] = None,
                 noise: str = "gaussian:30", augment: bool = False) -> Dict[str, object]:
@@ -132,20 +167,30 @@ def make_splits(task: str, seed: int = 0, preset: str = "small", train_size: Opt
 
     Deterministic in ``seed`` (train and validation) and in :data:`TEST_SEED` (test).
     ``augment`` (``colors`` only) shuffles the R, G, B channels of every training crop
-    (:func:`sets.color_sets`); validation and test sets are never augmented.
+    (:func:`sets.color_sets`); validation and test sets are never augmented. Splits of more
+    than :func:`chunk_size` sets are drawn in chunks (``paper``): their first sets are the
+    same whatever their size. The memory the splits need is checked first
+    (:class:`eqsolve.ProblemTooLargeError` names it and the fix).
     """
     _check_task(task)
     p = check_preset(preset)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise EqsolveError(f"seed must be an integer >= 0, got {seed!r}")
     sizes = {"train": train_size or p.train_size, "val": val_size or p.val_size, "test": test_size or p.test_size}
+    for split, count in sizes.items():
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+            raise EqsolveError(f"{split} size must be an integer >= 1, got {count!r}")
+    require_memory(data_bytes(task, preset, sizes.values()),
+                   f"the {task} data of preset {preset} ({sizes['train']} training, {sizes['val']} validation and "
+                   f"{sizes['test']} test sets of {sets.SET_SIZES[task]} images of {p.size} x {p.size}; "
+                   "--train-size, --val-size and --test-size make it smaller)")
     out: Dict[str, object] = {}
     streams = {"train": [int(seed), 0], "val": [int(seed), 1], "test": [TEST_SEED, 2]}
+    chunk = chunk_size(task, preset)
     for split, count in sizes.items():
         source = "test" if split == "test" else "train"
-        rng = np.random.default_rng(streams[split])
-        out[split] = sets.make(task, int(count), p.size, source, rng, noise=noise, short_side=p.short_side,
-                               kernel=p.blur_kernel, augment=augment and split == "train")
+        out[split] = _generate(task, int(count), streams[split], p, chunk, split=source, noise=noise,
+                               augment=augment and split == "train")
     out["info"] = {"task": task, "preset": preset, "size": p.size, "short_side": p.short_side,
                    "set_size": sets.SET_SIZES[task], "noise": noise if task == "quality" else None,
                    "train_sources": list(photos.SPLITS["train"]), "test_sources": list(photos.SPLITS["test"])}
@@ -213,11 +258,23 @@ def parameter_table(preset: str = "small") -> List[Dict[str, object]]:
 
 
 # -- the eqsolve train tasks ----------------------------------------------------------------
+def _pool_size(task: str, preset: str, wanted: Optional[int], preset_size: int) -> int:
+    """The sets ``eqsolve train`` draws for a split of which it uses the first ``wanted``: the
+    preset's ``preset_size`` (or ``wanted`` if larger) when that is one stream, so a ``small``
+    run uses the first sets of the same split whatever its ``--train-size``; only ``wanted``
+    when the split is chunked (``paper``), whose first sets do not depend on its size."""
+    pool = max(preset_size, wanted or 0)
+    return pool if pool <= chunk_size(task, preset) or wanted is None else int(wanted)
+
+
 def _task(task: str):
     from ..train import tasks as registry
 
-    def make_data(seed: int = 0, preset: str = "small", test_size: Optional[int] = None, **options):
-        parts = make_splits(task, seed=seed, preset=preset, test_size=test_size, **options)
+    def make_data(seed: int = 0, preset: str = "small", test_size: Optional[int] = None,
+                  train_size: Optional[int] = None, val_size: Optional[int] = None, **options):
+        p = check_preset(preset)
+        parts = make_splits(task, seed=seed, preset=preset, train_size=_pool_size(task, preset, train_size, p.train_size),
+                            val_size=_pool_size(task, preset, val_size, p.val_size), test_size=test_size, **options)
         return registry.Splits(parts["train"], parts["val"], parts["test"], parts["info"])
 
     def build(name: str, preset: str = "small", splits=None):

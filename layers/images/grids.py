@@ -38,15 +38,14 @@ def _check_size(size, even: bool = False) -> int:
     return int(size)
 
 
-def _window(out_pos: np.ndarray, in_pos: np.ndarray, side: int, radius: int) -> np.ndarray:
-    """``mask[i, j]``: circular offset ``in_pos[j] - out_pos[i]`` within ``radius`` on each axis."""
-    delta = (in_pos[:, None, :] - out_pos[None, :, :]) % side  # (in, out, 2)
-    signed = np.where(delta > side // 2, delta - side, delta)
-    return (np.abs(signed) <= radius).all(-1).T
-
-
-def _positions(size: int, factor: int) -> np.ndarray:
-    return factor * np.stack(np.unravel_index(np.arange(size * size), (size, size)), axis=-1)
+def _window(out_size: int, out_step: int, in_size: int, in_step: int, side: int, radius: int) -> np.ndarray:
+    """``mask[i, j]`` for row-major grids of ``out_size^2`` and ``in_size^2`` points at
+    coordinates ``step * index`` on a circle of ``side``: the offset of input ``j`` from output
+    ``i`` is within ``radius`` on both axes. It is one 1-D window per axis, so it is built as
+    their product (a 64 x 64 grid: 16 M entries, not a 268 MB table of offsets)."""
+    delta = (in_step * np.arange(in_size)[None, :] - out_step * np.arange(out_size)[:, None]) % side
+    line = np.abs(np.where(delta > side // 2, delta - side, delta)) <= radius  # (out_size, in_size)
+    return (line[:, None, :, None] & line[None, :, None, :]).reshape(out_size * out_size, in_size * in_size)
 
 
 @functools.lru_cache(maxsize=None)
@@ -56,9 +55,8 @@ def conv_basis(size: int, kernel: int = 3) -> eqsolve.Basis:
     if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) or kernel < 1 or kernel % 2 == 0:
         raise EqsolveError(f"kernel must be an odd integer >= 1, got {kernel!r}")
     group = eqsolve.groups.grid_translations((size, size))
-    pos = _positions(size, 1)
     radius = min(kernel // 2, (size - 1) // 2)
-    return eqsolve.solve(group, support=_window(pos, pos, size, radius))
+    return eqsolve.solve(group, support=_window(size, 1, size, 1, size, radius))
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,7 +64,7 @@ def down_basis(size: int) -> eqsolve.Basis:
     """Stride-2 ``3 x 3`` circular convolution ``size x size -> size/2 x size/2``."""
     size = _check_size(size, even=True)
     coarse = eqsolve.groups.grid_translations((size // 2, size // 2))
-    mask = _window(_positions(size // 2, 2), _positions(size, 1), size, 1)
+    mask = _window(size // 2, 2, size, 1, size, 1)
     return eqsolve.solve(out=coarse.action(), inp=eqsolve.groups.finer_grid(coarse, 2), support=mask)
 
 
@@ -75,7 +73,7 @@ def up_basis(size: int) -> eqsolve.Basis:
     """Stride-2 ``3 x 3`` transposed circular convolution ``size/2 x size/2 -> size x size``."""
     size = _check_size(size, even=True)
     coarse = eqsolve.groups.grid_translations((size // 2, size // 2))
-    mask = _window(_positions(size, 1), _positions(size // 2, 2), size, 1)
+    mask = _window(size, 1, size // 2, 2, size, 1)
     return eqsolve.solve(out=eqsolve.groups.finer_grid(coarse, 2), inp=coarse.action(), support=mask)
 
 

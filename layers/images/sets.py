@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -47,7 +47,7 @@ NOISE_KINDS = ("gaussian", "occlusion")
 
 __all__ = [
     "TASKS", "SET_SIZES", "ImageSets", "parse_noise", "color_sets", "quality_sets", "burst_sets",
-    "make", "trivial", "closest_to_mean", "mae255", "accuracy", "metric_name",
+    "make", "concat", "trivial", "closest_to_mean", "mae255", "accuracy", "metric_name",
 ]
 
 
@@ -63,6 +63,23 @@ class ImageSets(SetData):
         mask = None if self.mask is None else self.mask[index]
         clean = None if self.clean is None else self.clean[index]
         return ImageSets(self.x[index], self.y[index], mask, self.size, clean)
+
+
+def concat(parts: List[ImageSets]) -> ImageSets:
+    """The sets of ``parts`` one after the other (same task and size).
+
+    >>> a = burst_sets(2, size=8, split="test", rng=0, short_side=64)
+    >>> len(concat([a, a])), concat([a, a]).size
+    (4, 8)
+    """
+    if not parts or len({p.size for p in parts}) != 1:
+        raise EqsolveError("concat needs at least one ImageSets, all of one image size")
+
+    def joined(name):
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else torch.cat(values)
+
+    return ImageSets(joined("x"), joined("y"), joined("mask"), parts[0].size, joined("clean"))
 
 
 def _rng(rng) -> np.random.Generator:

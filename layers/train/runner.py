@@ -33,6 +33,7 @@ configuration, a damaged or foreign checkpoint are refused before anything is wr
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import math
@@ -375,7 +376,7 @@ def run(task, *, models: Optional[Sequence[str]] = None, sizes: Optional[Sequenc
         import torch.distributed as dist
 
         dist.barrier()
-    splits = _make_splits(task, data_seed, val_size, test_size, preset, options)
+    splits = _make_splits(task, data_seed, val_size, test_size, preset, options, train_size=max(sizes))
     config["data"] = {"train_pool": len(splits.train), "val": len(splits.val), "test": len(splits.test),
                       **{k: v for k, v in splits.info.items() if isinstance(v, (int, float, str, list))}}
     baseline = float(task.baseline(splits))
@@ -465,10 +466,14 @@ def _check_options(task, options) -> Dict[str, str]:
     return {**dict(task.options), **{k: str(v) for k, v in given.items()}}
 
 
-def _make_splits(task, data_seed, val_size, test_size, preset, options=None):
+def _make_splits(task, data_seed, val_size, test_size, preset, options=None, train_size=None):
     kwargs = {"seed": int(data_seed), "preset": preset, **(options or {})}
     if test_size is not None:
         kwargs["test_size"] = test_size
+    accepts = inspect.signature(task.make_data).parameters
+    for name, value in (("train_size", train_size), ("val_size", val_size)):
+        if value is not None and name in accepts:
+            kwargs[name] = int(value)  # the task may draw fewer sets (the image tasks' paper preset)
     splits = task.make_data(**kwargs)
     if val_size is not None:
         if val_size > len(splits.val):

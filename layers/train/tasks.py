@@ -10,7 +10,9 @@ field              meaning
 ``summary``        one line for ``--help`` and the results
 ``make_data``      ``make_data(seed=, test_size=, preset=) -> Splits``: the full training
                    pool, validation and test sets (:class:`Splits`), deterministic in
-                   ``seed``; the runner trains on the first ``train_size`` sets of the pool
+                   ``seed``; the runner trains on the first ``train_size`` sets of the pool.
+                   A ``make_data`` with ``train_size=`` (``val_size=``) parameters is told
+                   how many sets the run uses and may draw fewer (the image tasks do)
 ``build_model``    ``build_model(name, preset, splits) -> nn.Module``: model ``name`` (one of
                    ``models``) for ``preset``; called under a fixed torch seed
 ``models``         the model names, in the order of tables and plots
