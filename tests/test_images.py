@@ -103,6 +103,28 @@ def test_trivial_predictors_metrics_match_a_direct_computation():
     assert experiment.baseline("quality", quality) == pytest.approx(direct)
 
 
+def test_burst_statistics_behind_the_deblurring_ranking():
+    """docs/images.md ("Deblurring: why DSS(sum) leads here") rests on these: on the small
+    preset's test bursts (5 x 5 kernels, noise sigma 2-10) the frame mean beats the median
+    and even the best single frame picked by an oracle, so averaging pays and selecting does
+    not; with 9 x 9 kernels and little noise (sigma 0-2) the oracle's frame beats both."""
+
+    def errors(bursts):
+        x, y = bursts.x.double().numpy(), bursts.y.double().numpy()
+        frames = np.abs(x - y[:, None]).mean(axis=(2, 3)) * 255  # (sets, frames)
+        return (np.abs(np.median(x, axis=1) - y).mean() * 255, np.abs(x.mean(axis=1) - y).mean() * 255,
+                frames.min(axis=1).mean())
+
+    small = experiment.make_splits("deblur", preset="small", train_size=1, val_size=1)["test"]
+    median, mean, best_frame = errors(small)
+    assert abs(median - experiment.baseline("deblur", small)) < 1e-3
+    assert mean < median - 0.2 and mean < best_frame - 0.5
+    rng = np.random.default_rng([experiment.TEST_SEED, 2])
+    sharp = sets.burst_sets(len(small.x), SIZE, "test", rng, kernel=9, noise=(0.0, 2.0), short_side=64)
+    median, mean, best_frame = errors(sharp)
+    assert best_frame < min(median, mean) - 1.0
+
+
 # -- generated layers ---------------------------------------------------------------------
 def test_strided_basis_is_a_stride_2_circular_convolution():
     torch.manual_seed(0)
@@ -188,6 +210,27 @@ def test_residual_unet_starts_at_the_trivial_predictor():
     net = nets.build("deblur", "dss-max", SIZE, (4, 6), residual=True)
     with torch.no_grad():
         assert torch.allclose(net(data.x), sets.trivial("deblur", data), atol=1e-6)
+
+
+@torch.no_grad()
+def test_mean_residual_deblur_net_adds_the_burst_mean_and_stays_equivariant():
+    torch.manual_seed(2)
+    rng = np.random.default_rng(2)
+    x = torch.rand(2, 5, 3, SIZE * SIZE, dtype=torch.float64)
+    net = nets.build("deblur", "dss-aittala", SIZE, (4, 6), residual="mean").double().eval()
+    assert torch.allclose(net(x), x.mean(1), atol=1e-12)  # starts at the burst mean
+    for p in net.parameters():
+        p.data.uniform_(-0.5, 0.5)
+    median = nets.build("deblur", "dss-aittala", SIZE, (4, 6), residual=True).double().eval()
+    median.load_state_dict(net.state_dict())
+    assert torch.allclose(net(x) - median(x), x.mean(1) - x.median(1).values, atol=1e-10)
+    y = net(x)
+    perm = torch.as_tensor(rng.permutation(5))
+    shift = (2 ** net.depth, 2 * 2 ** net.depth)
+    assert torch.allclose(net(nets.grid_shift(x[:, perm], SIZE, shift)), nets.grid_shift(y, SIZE, shift), atol=1e-10)
+    for task, residual in (("colors", "mean"), ("deblur", "median")):
+        with pytest.raises(EqsolveError, match="residual must be"):
+            nets.build(task, "dss-sum", SIZE, (4, 6), residual=residual)
 
 
 # -- the eqsolve train pipeline ------------------------------------------------------------

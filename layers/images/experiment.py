@@ -197,9 +197,10 @@ def make_splits(task: str, seed: int = 0, preset: str = "small", train_size: Opt
     return out
 
 
-def build_model(task: str, model: str, preset: str = "small", residual: bool = True) -> torch.nn.Module:
+def build_model(task: str, model: str, preset: str = "small", residual=True) -> torch.nn.Module:
     """Model ``model`` for ``task`` at the preset's parameter-matched widths; the U-nets add the
-    trivial predictor to their output (``residual``, see :class:`nets.UNet`)."""
+    trivial predictor to their output (``residual``; ``"mean"`` for ``deblur`` starts at the
+    burst mean, see :class:`nets.UNet`)."""
     p = check_preset(preset)
     nets._check_model(model)
     table = WIDTHS.get(preset, {}).get(_check_task(task), {})

@@ -194,7 +194,10 @@ class UNet(nn.Module):
     """The U-net of the ``colors`` (``task="equivariant"``) and ``deblur`` (``task="merging"``)
     experiments; see the module docstring. ``residual`` adds the trivial predictor (grey copy
     for colors, burst median for deblur) to the output and zeroes the last layer, so the
-    network starts exactly at the trivial predictor and learns a correction to it."""
+    network starts exactly at the trivial predictor and learns a correction to it.
+    ``residual="mean"`` (``deblur`` only) starts at the pixelwise mean of the burst instead:
+    under Gaussian noise the mean is the better start, and only a sum aggregation can rebuild
+    it, so a median start favours ``dss-sum`` over the max-type models (docs/images.md)."""
 
     def __init__(self, model: str, size: int, widths: Sequence[int], task: str = "equivariant",
                  residual: bool = False, norm: str = "batch"):
@@ -205,7 +208,8 @@ class UNet(nn.Module):
             raise EqsolveError(f"UNet task must be 'equivariant' or 'merging', got {task!r}")
         if kind == "aittala" and any(w % 2 for w in widths):
             raise EqsolveError(f"dss-aittala concatenates two halves: widths must be even, got {widths}")
-        self.model, self.task, self.size, self.widths, self.residual = model, task, size, widths, bool(residual)
+        self.residual = _check_residual(residual, task)
+        self.model, self.task, self.size, self.widths = model, task, size, widths
         self.depth = len(widths) - 1
         self.norm = _check_norm(norm)
         self.encoder = _Encoder(kind, size, widths, norm=self.norm)
@@ -244,9 +248,23 @@ class UNet(nn.Module):
                 out = out + x.sum(-2, keepdim=True)
             return out
         out = self.head(y.amax(1))
-        if self.residual:
+        if self.residual == "mean":
+            out = out + x.mean(dim=1)
+        elif self.residual:
             out = out + x.median(dim=1).values
         return out
+
+
+def _check_residual(residual, task: str):
+    """``False`` (none), ``True`` (the task's trivial predictor) or ``"mean"`` (burst mean, merging only)."""
+    if residual is None or isinstance(residual, (bool, np.bool_)):
+        return bool(residual)
+    if residual == "mean" and task == "merging":
+        return "mean"
+    raise EqsolveError(
+        f"residual must be True, False or 'mean' (deblur only: start at the burst mean), got {residual!r} "
+        f"for the {'deblur' if task == 'merging' else 'colors'} U-net"
+    )
 
 
 class SelectionNet(nn.Module):
@@ -281,9 +299,10 @@ def _check_input(x: torch.Tensor, size: int) -> None:
 TASK_KIND = {"colors": "equivariant", "deblur": "merging", "quality": "selection"}
 
 
-def build(task: str, model: str, size: int, widths: Sequence[int], residual: bool = False,
+def build(task: str, model: str, size: int, widths: Sequence[int], residual=False,
           norm: str = "batch") -> nn.Module:
-    """The network of ``task`` (``colors``, ``quality``, ``deblur``) with layers of ``model``."""
+    """The network of ``task`` (``colors``, ``quality``, ``deblur``) with layers of ``model``;
+    ``residual``: see :class:`UNet` (``True``, ``False`` or, for ``deblur``, ``"mean"``)."""
     if task not in TASK_KIND:
         raise EqsolveError(f"unknown image task {task!r}; expected one of {', '.join(TASK_KIND)}")
     if task == "quality":
