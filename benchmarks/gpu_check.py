@@ -1,9 +1,10 @@
-"""GPU check in one go: the CUDA-marked tests, the layer benchmark, the training benchmark and a
-short ``eqsolve train`` run on CUDA (one process, then DDP over every GPU with NCCL when there
-are two or more).
+"""GPU check in one go: the CUDA-marked tests, the layer benchmark, the training benchmarks (the
+signals network; the image tasks' ``paper`` preset, ``images_paper.py``) and a short
+``eqsolve train`` run on CUDA (one process, then DDP over every GPU with NCCL when there are
+two or more).
 
-    python benchmarks/gpu_check.py                 # tests -m gpu, benchmarks/layers.py and train.py --device cuda,
-                                                   # eqsolve train signals --device cuda --amp (2 epochs)
+    python benchmarks/gpu_check.py                 # tests -m gpu; layers.py, train.py and images_paper.py
+                                                   # --device cuda; eqsolve train signals --device cuda --amp
     python benchmarks/gpu_check.py --tests-only
     python benchmarks/gpu_check.py --require-cuda  # exit 1 (not 0) when there is no CUDA
 
@@ -60,6 +61,12 @@ def main(argv=None) -> int:
             print(f"gpu_check: training benchmark {' '.join(extra) or '(float32)'} exit status {train.returncode}",
                   flush=True)
             status |= train.returncode != 0
+        images = subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "images_paper.py"), "--device", "cuda", "--amp", "--batch", "32",
+             "--steps", str(args.reps)], cwd=ROOT,
+        )
+        print(f"gpu_check: image paper-preset benchmark exit status {images.returncode}", flush=True)
+        status |= images.returncode != 0
         status |= _train_run(torch)
     return int(bool(status))
 
