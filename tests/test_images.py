@@ -424,3 +424,64 @@ def test_paper_preset_trains_one_step_end_to_end(tmp_path, capsys):
     assert results["cells"][0]["parameters"] == experiment.PARAMETERS["paper"]["colors"]["dss-sum"]
     data = json.loads((out / "config.json").read_text())["data"]
     assert data["train_pool"] == 2 and data["val"] == 2
+
+
+def _direct_channel_matching(x):
+    """Colourings by brute force: every assignment of the six elements to two RGB triples,
+    scored with numpy's correlation coefficients (independent of sets.match_channels)."""
+    import itertools
+
+    x = x.double().numpy()
+    out = np.empty_like(x)
+    for n in range(x.shape[0]):
+        channel = [int(np.abs(x[n, i]).sum(-1).argmax()) for i in range(6)]
+        images = x[n].sum(1)
+        corr = np.corrcoef(images)
+        best = None
+        for first in itertools.combinations(range(6), 3):
+            second = tuple(i for i in range(6) if i not in first)
+            if sorted(channel[i] for i in first) != [0, 1, 2]:
+                continue
+            score = sum(corr[i, j] for t in (first, second) for i, j in itertools.combinations(t, 2))
+            if best is None or score > best[0] + 1e-12:
+                best = (score, first, second)
+        for t in best[1:]:
+            for i in t:
+                out[n, i] = x[n, list(t)].sum(0)
+    return torch.from_numpy(out)
+
+
+def test_channel_matching_rule_matches_brute_force_and_nearly_solves_the_task():
+    data = sets.color_sets(48, SIZE, "test", rng=11, short_side=64)
+    rule = sets.match_channels(data)
+    assert rule.dtype == data.x.dtype and rule.shape == data.y.shape
+    assert torch.allclose(rule.double(), _direct_channel_matching(data.x), atol=1e-6)
+    # where it picks the right split, it is the target exactly; here nearly every set
+    right = (rule == data.y).flatten(1).all(1)
+    assert right.double().mean() > 0.9
+    assert sets.mae255(rule, data.y) < 0.2 * sets.mae255(sets.trivial("colors", data), data.y)
+    # equivariant: permuting each set permutes the colourings
+    perm = torch.stack([torch.randperm(6, generator=torch.Generator().manual_seed(k)) for k in range(48)])
+    moved = sets.ImageSets(data.x[torch.arange(48)[:, None], perm], data.y, None, SIZE)
+    assert torch.equal(sets.match_channels(moved), rule[torch.arange(48)[:, None], perm])
+
+
+def test_channel_matching_rule_edge_cases():
+    data = sets.color_sets(4, SIZE, "test", rng=12, short_side=64)
+    # two identical crops: every split colours correctly
+    same = data.y[:, :1].expand(-1, 6, -1, -1)
+    x = torch.zeros_like(data.x)
+    for i in range(6):
+        c = i % 3
+        x[:, i, c] = same[:, i, c]
+    twins = sets.ImageSets(x, same.clone(), None, SIZE)
+    assert torch.equal(sets.match_channels(twins), twins.y)
+    # an all-black channel is still one of its crop's channels
+    black = data.x.clone()
+    black[0, 0] = 0.0
+    out = sets.match_channels(sets.ImageSets(black, data.y, None, SIZE))
+    assert out.shape == data.y.shape
+    with pytest.raises(EqsolveError, match="colour sets"):
+        sets.match_channels(sets.ImageSets(data.x[:, :5], data.y[:, :5], None, SIZE))
+    with pytest.raises(EqsolveError, match="two of each channel"):
+        sets.match_channels(sets.ImageSets(data.y, data.y, None, SIZE))

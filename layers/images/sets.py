@@ -47,7 +47,7 @@ NOISE_KINDS = ("gaussian", "occlusion")
 
 __all__ = [
     "TASKS", "SET_SIZES", "ImageSets", "parse_noise", "color_sets", "quality_sets", "burst_sets",
-    "make", "concat", "trivial", "closest_to_mean", "mae255", "accuracy", "metric_name",
+    "make", "concat", "trivial", "closest_to_mean", "match_channels", "mae255", "accuracy", "metric_name",
 ]
 
 
@@ -296,6 +296,68 @@ def closest_to_mean(data: SetData) -> torch.Tensor:
     """
     x = data.x.double()
     return -(x - x.mean(1, keepdim=True)).abs().sum((-2, -1))
+
+
+def match_channels(data: SetData) -> torch.Tensor:
+    """Colourings by a fixed (not learnt) early-aggregation rule for ``colors``: of the four ways
+    to split a set's six single-channel elements into two triples (one R, one G, one B each),
+    take the one whose within-triple channels are most alike (sum of the Pearson correlations
+    of their pixel values) and colour every element with its triple. Same layout as ``data.y``.
+
+    It compares elements pixel by pixel, which is what a DSS layer can learn and a Siamese
+    network cannot; when it picks the right split its output is the target exactly.
+
+    >>> data = color_sets(8, size=16, split="test", rng=0, short_side=64)
+    >>> match_channels(data).shape
+    torch.Size([8, 6, 3, 256])
+    """
+    x = data.x
+    if x.dim() != 4 or x.shape[1] != 6 or x.shape[2] != 3:
+        raise EqsolveError(f"match_channels takes colour sets (N, 6, 3, d), got {list(x.shape)}")
+    xd = x.double()
+    channel = _element_channels(xd.abs().sum(-1))
+    v = xd.sum(2)
+    v = v - v.mean(-1, keepdim=True)
+    v = v / v.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    corr = v @ v.transpose(1, 2)  # (N, 6, 6)
+    # elements sorted as R, R, G, G, B, B; the four splits pair R0 with G_a and B_b
+    order = torch.argsort(channel * 6 + torch.arange(6), dim=1)
+    r, g, b = order[:, 0:2], order[:, 2:4], order[:, 4:6]
+    rows = torch.arange(x.shape[0])
+    splits, scores = [], []
+    for ga in (0, 1):
+        for bb in (0, 1):
+            triples = ((r[:, 0], g[:, ga], b[:, bb]), (r[:, 1], g[:, 1 - ga], b[:, 1 - bb]))
+            scores.append(sum(corr[rows, t[i], t[j]] for t in triples for i, j in ((0, 1), (0, 2), (1, 2))))
+            splits.append(triples)
+    best = torch.stack(scores, 1).argmax(1)  # first of equal scores
+    together = torch.zeros(x.shape[0], 6, 6, dtype=xd.dtype)
+    for k, triples in enumerate(splits):
+        chosen = rows[best == k]
+        for t in triples:
+            for i in t:
+                for j in t:
+                    together[chosen, i[chosen], j[chosen]] = 1.0
+    # each element holds only its own channel, so a triple's sum is the colour image
+    return torch.einsum("nij,njcd->nicd", together, xd).to(x.dtype)
+
+
+def _element_channels(energy: torch.Tensor) -> torch.Tensor:
+    """The channel of each element of colour sets from ``energy`` ``(N, 6, 3)`` (absolute sums
+    per channel): the non-zero one; an all-zero element (a black crop channel) takes the channel
+    its set lacks. Refuses sets that are not two elements of each channel."""
+    channel = energy.argmax(-1)
+    blank = energy.sum(-1) == 0
+    for n in torch.nonzero(blank.any(1)).flatten().tolist():
+        missing = [c for c in range(3) for _ in range(2 - int((channel[n][~blank[n]] == c).sum()))]
+        if len(missing) != int(blank[n].sum()):
+            break
+        channel[n, blank[n]] = torch.tensor(missing, dtype=channel.dtype)
+    counts = torch.stack([(channel == c).sum(1) for c in range(3)], 1)
+    if ((energy > 0).sum(-1) > 1).any() or not bool((counts == 2).all()):
+        raise EqsolveError("match_channels takes colour sets: six elements, each non-zero in one channel only, "
+                           "two of each channel (as color_sets makes them)")
+    return channel
 
 
 def mae255(prediction: torch.Tensor, target: torch.Tensor) -> float:
