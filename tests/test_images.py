@@ -485,3 +485,15 @@ def test_channel_matching_rule_edge_cases():
         sets.match_channels(sets.ImageSets(data.x[:, :5], data.y[:, :5], None, SIZE))
     with pytest.raises(EqsolveError, match="two of each channel"):
         sets.match_channels(sets.ImageSets(data.y, data.y, None, SIZE))
+
+
+def test_blackout_paints_the_occlusion_squares_black_and_changes_nothing_else():
+    occluded = sets.quality_sets(6, size=16, split="test", rng=5, noise="occlusion:30", short_side=64)
+    blacked = sets.quality_sets(6, size=16, split="test", rng=5, noise="blackout:30", short_side=64)
+    blur = sets.quality_sets(6, size=16, split="test", rng=5, noise="occlusion:0", short_side=64)
+    covered = (occluded.x != blur.x).any(-2)  # pixels where a square was painted (random colour)
+    assert 0.2 < covered.double().mean() < 0.4
+    x = blacked.x.permute(0, 1, 3, 2)  # (N, n, d, 3)
+    assert bool((x[covered] == 0).all())
+    assert torch.equal(blacked.x.permute(0, 1, 3, 2)[~covered], blur.x.permute(0, 1, 3, 2)[~covered])
+    assert sets.parse_noise("blackout:50") == ("blackout", 50.0)

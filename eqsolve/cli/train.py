@@ -53,7 +53,8 @@ def register(sub) -> None:
                         help="test sets (signals: 300 as in the paper; e.g. 3000 for tighter error bars)")
     parser.add_argument("--data-seed", type=int, default=0, metavar="SEED", help="seed of the data generator (default 0)")
     parser.add_argument("--noise", metavar="SPEC",
-                        help="quality: the degradation, gaussian:SIGMA (on 0-255) or occlusion:PERCENT "
+                        help="quality: the degradation, gaussian:SIGMA (on 0-255), occlusion:PERCENT (a "
+                             "square of a random colour) or blackout:PERCENT (the same square, black) "
                              "(default gaussian:30)")
     parser.add_argument("--out", metavar="DIR", help="results folder (default results/TASK)")
     parser.add_argument("--resume", metavar="DIR",

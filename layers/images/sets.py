@@ -43,7 +43,7 @@ from . import photos
 
 TASKS = ("colors", "quality", "deblur")
 SET_SIZES = {"colors": 6, "quality": 20, "deblur": 5}
-NOISE_KINDS = ("gaussian", "occlusion")
+NOISE_KINDS = ("gaussian", "occlusion", "blackout")
 
 __all__ = [
     "TASKS", "SET_SIZES", "ImageSets", "parse_noise", "color_sets", "quality_sets", "burst_sets",
@@ -94,7 +94,8 @@ def _check_counts(n_sets, size) -> None:
 
 def parse_noise(spec) -> Tuple[str, float]:
     """``"gaussian:30"`` -> ``("gaussian", 30.0)`` (sigma on the [0, 255] scale);
-    ``"occlusion:30"`` -> ``("occlusion", 30.0)`` (percent of the image covered).
+    ``"occlusion:30"`` -> ``("occlusion", 30.0)`` (percent of the image covered);
+    ``"blackout:30"``: the same squares, black instead of a random colour (a control).
 
     >>> parse_noise("occlusion:10")
     ('occlusion', 10.0)
@@ -105,7 +106,7 @@ def parse_noise(spec) -> Tuple[str, float]:
         text = str(spec)
         kind, sep, level = text.partition(":")
         if not sep:
-            raise EqsolveError(f"noise must look like 'gaussian:30' or 'occlusion:30', got {spec!r}")
+            raise EqsolveError(f"noise must look like 'gaussian:30', 'occlusion:30' or 'blackout:30', got {spec!r}")
     if kind not in NOISE_KINDS:
         raise EqsolveError(f"unknown noise kind {kind!r}; expected one of {', '.join(NOISE_KINDS)}")
     try:
@@ -187,8 +188,10 @@ def _circular_filter(images: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     return np.fft.ifft2(np.fft.fft2(images) * np.fft.fft2(padded)[:, None]).real
 
 
-def _occlude(images: np.ndarray, percent: float, rng: np.random.Generator) -> np.ndarray:
-    """Cover ``percent`` % of each image with a square of one random colour (wrapping around)."""
+def _occlude(images: np.ndarray, percent: float, rng: np.random.Generator, black: bool = False) -> np.ndarray:
+    """Cover ``percent`` % of each image with a square of one random colour (wrapping around);
+    ``black``: the same squares in black (the colours are drawn all the same, so the positions
+    and everything drawn after them do not change)."""
     m, _, s, _ = images.shape
     side = int(round(s * math.sqrt(percent / 100.0)))
     if side == 0:
@@ -197,6 +200,8 @@ def _occlude(images: np.ndarray, percent: float, rng: np.random.Generator) -> np
     rows = (rng.integers(0, s, size=m)[:, None] + np.arange(side)) % s
     cols = (rng.integers(0, s, size=m)[:, None] + np.arange(side)) % s
     colours = rng.random((m, 3))
+    if black:
+        colours[:] = 0.0
     for j in range(m):
         out[j][:, rows[j][:, None], cols[j][None, :]] = colours[j][:, None, None]
     return out
@@ -209,8 +214,8 @@ def quality_sets(n_sets: int, size: int = 64, split: str = "train", rng=None, no
 
     Each copy is blurred (circular Gaussian, sigma uniform in ``[0, max_blur]`` pixels, drawn
     per copy) and then degraded by ``noise``: ``"gaussian:S"`` adds N(0, (S/255)^2) per pixel,
-    ``"occlusion:P"`` covers P % of it with a square of a random colour. Values are clipped
-    to [0, 1].
+    ``"occlusion:P"`` covers P % of it with a square of a random colour, ``"blackout:P"`` with
+    the same square in black. Values are clipped to [0, 1].
     """
     _check_counts(n_sets, size)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
@@ -223,7 +228,7 @@ def quality_sets(n_sets: int, size: int = 64, split: str = "train", rng=None, no
     if kind == "gaussian":
         copies = copies + rng.normal(0.0, level / 255.0, size=copies.shape)
     else:
-        copies = _occlude(copies, level, rng)
+        copies = _occlude(copies, level, rng, black=kind == "blackout")
     copies = np.clip(copies, 0.0, 1.0).astype(np.float32).reshape(n_sets, n, 3, size, size)
     distance = np.abs(copies - clean[:, None].astype(np.float32)).sum(axis=(2, 3, 4))
     target = distance.argmin(axis=1)
