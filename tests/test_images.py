@@ -267,7 +267,8 @@ def test_eqsolve_train_writes_its_files(task, tmp_path, capsys):
     assert results["baseline"] == pytest.approx(experiment.baseline(task, test))
     assert {c["model"] for c in results["cells"]} == set(models)
     config = json.loads((out / "config.json").read_text())
-    assert config.get("options", {}) == ({"noise": "occlusion:10"} if extra else {})
+    expected = {"quality": {"noise": "occlusion:10"}, "deblur": {"start": "median"}}.get(task, {})
+    assert config.get("options", {}) == expected
 
 
 def test_eqsolve_train_image_errors(tmp_path, capsys):
@@ -497,3 +498,22 @@ def test_blackout_paints_the_occlusion_squares_black_and_changes_nothing_else():
     assert bool((x[covered] == 0).all())
     assert torch.equal(blacked.x.permute(0, 1, 3, 2)[~covered], blur.x.permute(0, 1, 3, 2)[~covered])
     assert sets.parse_noise("blackout:50") == ("blackout", 50.0)
+
+
+def test_deblur_start_option_builds_the_mean_start_through_eqsolve_train(tmp_path, capsys):
+    import json
+
+    from eqsolve.cli import main
+
+    task = experiment.DEBLUR
+    splits = task.make_data(preset="tiny", start="mean")
+    assert task.build_model("dss-max", "tiny", splits).residual == "mean"
+    assert task.build_model("dss-max", "tiny", task.make_data(preset="tiny")).residual is True  # the median
+    with pytest.raises(EqsolveError, match="unknown deblurring start"):
+        task.make_data(preset="tiny", start="max")
+    out = tmp_path / "mean"
+    assert main(["train", "deblur", "--preset", "tiny", "--start", "mean", "--threads", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["options"] == {"start": "mean"}
+    assert main(["train", "colors", "--preset", "tiny", "--start", "mean", "--out", str(tmp_path / "c")]) == 2
+    assert "no option 'start'" in capsys.readouterr().err

@@ -56,6 +56,9 @@ def register(sub) -> None:
                         help="quality: the degradation, gaussian:SIGMA (on 0-255), occlusion:PERCENT (a "
                              "square of a random colour) or blackout:PERCENT (the same square, black) "
                              "(default gaussian:30)")
+    parser.add_argument("--start", choices=("median", "mean"),
+                        help="deblur: where the U-net starts, the burst median (default, the trivial predictor) "
+                             "or the burst mean")
     parser.add_argument("--out", metavar="DIR", help="results folder (default results/TASK)")
     parser.add_argument("--resume", metavar="DIR",
                         help="continue the run stored in DIR with its configuration (finished cells are kept)")
@@ -127,7 +130,8 @@ def run(args) -> int:
         raise EqsolveError("--resume DIR continues DIR: do not pass a different --out")
     if args.resume is not None:
         given = [f"--{k.replace('_', '-')}" for k in ("model", "train_size", "sweep", "seeds", "epochs", "batch_size",
-                                                       "lr", "val_size", "test_size", "amp", "compile", "noise")
+                                                       "lr", "val_size", "test_size", "amp", "compile", "noise",
+                                                       "start")
                  if getattr(args, k) not in (None, False)]
         if given or args.preset != "small" or args.data_seed != 0:
             raise EqsolveError(f"--resume DIR continues the run with the options in DIR/config.json; drop "
@@ -166,7 +170,8 @@ def run(args) -> int:
             kwargs = dict(models=models, sizes=sizes, seeds=seeds, preset=args.preset, epochs=args.epochs,
                           batch_size=args.batch_size, lr=args.lr, val_size=args.val_size, test_size=args.test_size,
                           data_seed=args.data_seed, amp=args.amp, compile=args.compile,
-                          options=None if args.noise is None else {"noise": args.noise})
+                          options={k: v for k, v in (("noise", args.noise), ("start", args.start)) if v is not None}
+                          or None)
             out = args.out or os.path.join("results", task.name)
             resume = False
         workers = args.workers

@@ -259,6 +259,17 @@ def parameter_table(preset: str = "small") -> List[Dict[str, object]]:
 
 
 # -- the eqsolve train tasks ----------------------------------------------------------------
+#: Where the deblurring U-net starts (``eqsolve train deblur --start``): the burst median (the
+#: trivial predictor) or the burst mean, which only a sum aggregation can rebuild from the median.
+STARTS = ("median", "mean")
+
+
+def _check_start(start) -> str:
+    if start not in STARTS:
+        raise EqsolveError(f"unknown deblurring start {start!r}; expected one of {', '.join(STARTS)}")
+    return start
+
+
 def _pool_size(task: str, preset: str, wanted: Optional[int], preset_size: int) -> int:
     """The sets ``eqsolve train`` draws for a split of which it uses the first ``wanted``: the
     preset's ``preset_size`` (or ``wanted`` if larger) when that is one stream, so a ``small``
@@ -272,14 +283,19 @@ def _task(task: str):
     from ..train import tasks as registry
 
     def make_data(seed: int = 0, preset: str = "small", test_size: Optional[int] = None,
-                  train_size: Optional[int] = None, val_size: Optional[int] = None, **options):
+                  train_size: Optional[int] = None, val_size: Optional[int] = None, start: Optional[str] = None,
+                  **options):
         p = check_preset(preset)
         parts = make_splits(task, seed=seed, preset=preset, train_size=_pool_size(task, preset, train_size, p.train_size),
                             val_size=_pool_size(task, preset, val_size, p.val_size), test_size=test_size, **options)
-        return registry.Splits(parts["train"], parts["val"], parts["test"], parts["info"])
+        info = dict(parts["info"])
+        if task == "deblur":
+            info["start"] = _check_start(start or "median")  # read by build(): the network's starting point
+        return registry.Splits(parts["train"], parts["val"], parts["test"], info)
 
     def build(name: str, preset: str = "small", splits=None):
-        return build_model(task, name, preset)
+        start = (splits.info.get("start") if splits is not None else None) or "median"
+        return build_model(task, name, preset, residual="mean" if start == "mean" else True)
 
     presets = {
         name: registry.Preset(p.epochs, p.batch_size, p.lr, note=f"{p.size} x {p.size} crops, widths {list(p.widths)}",
@@ -293,7 +309,8 @@ def _task(task: str):
         presets=presets, sizes=(PRESETS["small"].train_size,),
         metric_name="accuracy_percent" if quality else "mae255", higher_is_better=quality,
         write_examples=lambda model, splits, folder: write_examples(task, model, splits.test, folder),
-        default_model="dss-sum", options={"noise": "gaussian:30"} if quality else {},
+        default_model="dss-sum",
+        options={"noise": "gaussian:30"} if quality else {"start": "median"} if task == "deblur" else {},
     )
 
 
