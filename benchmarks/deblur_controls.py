@@ -43,8 +43,8 @@ def bursts(args, split: str, count: int, stream) -> sets.ImageSets:
 def statistics_of(data: sets.ImageSets) -> dict:
     x, y = data.x.double(), data.y.double()
     frames = (x - y[:, None]).abs().mean((-2, -1)) * 255  # (sets, frames)
-    mae = lambda p: float((p - y).abs().mean()) * 255  # noqa: E731
-    return {"median": mae(x.median(1).values), "mean": mae(x.mean(1)), "one_frame": float(frames.mean()),
+    return {"median": sets.mae255(x.median(1).values, y), "mean": sets.mae255(x.mean(1), y),
+            "one_frame": float(frames.mean()),
             "oracle_best_frame": float(frames.min(1).values.mean())}
 
 

@@ -1,4 +1,5 @@
-"""Helpers of tests/test_train.py that child processes import (torch.multiprocessing.spawn)."""
+"""Helpers of the training tests (child processes of tests/test_train.py import them) and the
+examples' tests: the one-thread fixture, a tiny problem, the DDP worker."""
 
 import json
 

@@ -11,20 +11,12 @@ import pathlib
 import runpy
 
 import pytest
-import torch
 
 import eqsolve
+from _train_helpers import one_thread  # noqa: E402,F401  (autouse fixture: one torch thread)
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))
-
-
-@pytest.fixture(autouse=True)
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def run_example(name, *argv):

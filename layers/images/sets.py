@@ -329,22 +329,17 @@ def match_channels(data: SetData) -> torch.Tensor:
     order = torch.argsort(channel * 6 + torch.arange(6), dim=1)
     r, g, b = order[:, 0:2], order[:, 2:4], order[:, 4:6]
     rows = torch.arange(x.shape[0])
-    splits, scores = [], []
-    for ga in (0, 1):
-        for bb in (0, 1):
-            triples = ((r[:, 0], g[:, ga], b[:, bb]), (r[:, 1], g[:, 1 - ga], b[:, 1 - bb]))
-            scores.append(sum(corr[rows, t[i], t[j]] for t in triples for i, j in ((0, 1), (0, 2), (1, 2))))
-            splits.append(triples)
-    best = torch.stack(scores, 1).argmax(1)  # first of equal scores
-    together = torch.zeros(x.shape[0], 6, 6, dtype=xd.dtype)
-    for k, triples in enumerate(splits):
-        chosen = rows[best == k]
-        for t in triples:
-            for i in t:
-                for j in t:
-                    together[chosen, i[chosen], j[chosen]] = 1.0
+    splits = torch.stack([torch.stack([torch.stack([r[:, 0], g[:, ga], b[:, bb]], 1),
+                                       torch.stack([r[:, 1], g[:, 1 - ga], b[:, 1 - bb]], 1)], 1)
+                          for ga in (0, 1) for bb in (0, 1)], 1)  # (N, 4 splits, 2 triples, 3 elements)
+    pairs = corr[rows[:, None, None, None], splits[..., [0, 0, 1]], splits[..., [1, 2, 2]]]  # (N, 4, 2, 3)
+    best = pairs.sum((2, 3)).argmax(1)  # first of equal scores
+    triples = splits[rows, best]  # (N, 2, 3)
     # each element holds only its own channel, so a triple's sum is the colour image
-    return torch.einsum("nij,njcd->nicd", together, xd).to(x.dtype)
+    colours = xd[rows[:, None, None], triples].sum(2)  # (N, 2, 3, d)
+    out = torch.empty_like(xd)
+    out[rows[:, None, None], triples] = colours[:, :, None].expand(-1, -1, 3, -1, -1)
+    return out.to(x.dtype)
 
 
 def _element_channels(energy: torch.Tensor) -> torch.Tensor:
